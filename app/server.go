@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/campaignbot/campaignbot/campaigns/installations"
+	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/handlers/events"
+	"github.com/campaignbot/campaignbot/handlers/webhook"
+	"github.com/campaignbot/campaignbot/queue"
+	"github.com/campaignbot/campaignbot/store"
+)
+
+// Server is the HTTP role: GitHub webhooks, health and metrics.
+type Server struct {
+	cfg     config.Config
+	logger  zerolog.Logger
+	store   *store.Store
+	redis   *redis.Client
+	queue   *queue.Client
+	handler http.Handler
+}
+
+// NewServer connects to PostgreSQL and Redis and builds the HTTP handler.
+// cfg must have passed Validate(config.RoleServer).
+func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*Server, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := queue.OpenRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cc, err := NewClientCreator(cfg)
+	if err != nil {
+		st.Close()
+		rdb.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger, store: st, redis: rdb, queue: queue.NewClient(rdb, cfg.Worker.MaxRetry)}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	httpMetrics := newHTTPMetrics(reg)
+
+	// The server's handlers are the worker's: the dispatcher uses them only
+	// to know which events to store; the worker runs them.
+	handlers := events.All(cc, events.Deps{Installations: installations.NewService(st)})
+	endpoint := webhook.NewEndpoint(webhook.EndpointConfig{
+		Secret:   cfg.GitHub.App.WebhookSecret,
+		MaxBytes: cfg.Campaign.MaxWebhookBytes,
+		Handlers: handlers,
+		Metrics:  webhook.NewMetrics(reg),
+	}, webhook.NewScheduler(st, s.queue))
+
+	mux := http.NewServeMux()
+	handle := func(pattern, route string, h http.Handler) {
+		mux.Handle(pattern, httpMetrics.wrap(route, h))
+	}
+	handle("POST "+webhook.Route, webhook.Route, endpoint)
+	handle("GET /healthz", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, map[string]string{"status": "ok", "version": Version})
+	}))
+	handle("GET /readyz", "/readyz", http.HandlerFunc(s.ready))
+	handle("GET /metrics", "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusNotFound, map[string]string{"message": "no route for " + r.Method + " " + r.URL.Path})
+	}))
+	s.handler = withLogger(logger, mux)
+	return s, nil
+}
+
+// Handler is the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases the connections.
+func (s *Server) Close() {
+	s.queue.Close()
+	s.redis.Close()
+	s.store.Close()
+}
+
+// Run serves on cfg.Campaign.HTTPAddr (or ln if given) until ctx ends,
+// then drains in-flight requests within the shutdown timeout.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Campaign.HTTPAddr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Campaign.HTTPAddr, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return s.logger.WithContext(context.Background()) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.logger.Info().Str("addr", ln.Addr().String()).Str("version", Version).Msg("server listening")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info().Msg("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Campaign.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "redis": "ok"}
+	status := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if err := s.redis.Ping(ctx).Err(); err != nil {
+		checks["redis"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	writeStatus(w, status, checks)
+}
+
+func writeStatus(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func withLogger(logger zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(logger.WithContext(r.Context())))
+	})
+}
+
+type httpMetrics struct {
+	latency *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "campaignbot_http_request_duration_seconds",
+		Help:    "HTTP request latency by route, method and status code.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method", "code"})}
+	reg.MustRegister(m.latency)
+	return m
+}
+
+func (m *httpMetrics) wrap(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		m.latency.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+var _ githubapp.Scheduler = (*webhook.Scheduler)(nil)

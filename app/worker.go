@@ -1,0 +1,146 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/campaignbot/campaignbot/campaigns/installations"
+	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/handlers/events"
+	"github.com/campaignbot/campaignbot/handlers/webhook"
+	"github.com/campaignbot/campaignbot/queue"
+	"github.com/campaignbot/campaignbot/store"
+)
+
+// Worker is the Asynq role: it runs the handlers for every stored delivery
+// and sweeps for deliveries whose queue entry was lost.
+type Worker struct {
+	cfg     config.Config
+	logger  zerolog.Logger
+	store   *store.Store
+	redis   *redis.Client
+	queue   *queue.Client
+	mux     *asynq.ServeMux
+	sweeper *webhook.Sweeper
+}
+
+// WorkerOption customises a Worker (tests add handlers).
+type WorkerOption func(*workerOptions)
+
+type workerOptions struct {
+	extra []githubapp.EventHandler
+}
+
+// WithEventHandlers puts handlers before the built-in ones.
+func WithEventHandlers(h ...githubapp.EventHandler) WorkerOption {
+	return func(o *workerOptions) { o.extra = append(o.extra, h...) }
+}
+
+// NewWorker connects to PostgreSQL and Redis and registers the task
+// handlers. cfg must have passed Validate(config.RoleWorker).
+func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, opts ...WorkerOption) (*Worker, error) {
+	var o workerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := queue.OpenRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cc, err := NewClientCreator(cfg)
+	if err != nil {
+		st.Close()
+		rdb.Close()
+		return nil, err
+	}
+	q := queue.NewClient(rdb, cfg.Worker.MaxRetry)
+	handlers := append(o.extra, events.All(cc, events.Deps{Installations: installations.NewService(st)})...)
+	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(prometheus.NewRegistry()))
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
+	return &Worker{
+		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux,
+		sweeper: webhook.NewSweeper(st, q, cfg.Worker.SweepAge),
+	}, nil
+}
+
+// Sweep runs one pass of the delivery sweeper now.
+func (w *Worker) Sweep(ctx context.Context) (int, error) {
+	return w.sweeper.Sweep(w.logger.WithContext(ctx))
+}
+
+// Close releases the connections.
+func (w *Worker) Close() {
+	w.queue.Close()
+	w.redis.Close()
+	w.store.Close()
+}
+
+// Run processes tasks until ctx ends. On shutdown, tasks still running
+// after the shutdown timeout are handed back to the queue and run again
+// by the next worker.
+func (w *Worker) Run(ctx context.Context) error {
+	baseCtx := w.logger.WithContext(context.Background())
+	srv := asynq.NewServerFromRedisClient(w.redis, asynq.Config{
+		Concurrency:     w.cfg.Worker.Concurrency,
+		Queues:          map[string]int{queue.Tasks: 1},
+		BaseContext:     func() context.Context { return baseCtx },
+		RetryDelayFunc:  retryDelay,
+		ShutdownTimeout: w.cfg.Worker.ShutdownTimeout,
+		Logger:          asynqLogger{w.logger.With().Str("component", "asynq").Logger()},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			if retried >= maxRetry || webhook.IsPermanent(err) {
+				id, _ := asynq.GetTaskID(ctx)
+				w.logger.Error().Err(err).Str("task_id", id).Str("type", t.Type()).
+					Msg("task failed for good; moved to the dead-letter queue (campaignbot dlq replay)")
+			}
+		}),
+	})
+	if err := srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start asynq server: %w", err)
+	}
+	w.logger.Info().Int("concurrency", w.cfg.Worker.Concurrency).Str("queue", queue.Tasks).Str("version", Version).Msg("worker started")
+	sweepCtx, stopSweep := context.WithCancel(baseCtx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.sweeper.Run(sweepCtx, w.cfg.Worker.SweepInterval) }()
+	<-ctx.Done()
+	w.logger.Info().Msg("shutting down: waiting for running tasks")
+	stopSweep()
+	<-done
+	srv.Shutdown()
+	return nil
+}
+
+// retryDelay is exponential backoff with full jitter: 1s, 2s, 4s ... capped at 10 minutes.
+func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+	d := time.Second << min(n, 10)
+	if d > 10*time.Minute {
+		d = 10 * time.Minute
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// asynqLogger sends asynq's own logs through zerolog.
+type asynqLogger struct{ l zerolog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }

@@ -1,0 +1,19 @@
+// Package events holds campaignbot's GitHub webhook handlers, one file per
+// event, in the style of palantir/policy-bot: a small struct embedding the
+// ClientCreator that decodes the payload, takes the installation id,
+// prepares a logger, re-fetches what it needs and calls a campaigns/
+// service. They run in the worker, on deliveries the server has stored.
+package events
+
+import "github.com/palantir/go-githubapp/githubapp"
+
+// All returns the handlers the worker (and the server's dispatcher, to
+// know which events to store) registers, first match wins.
+func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
+	return []githubapp.EventHandler{
+		&Ping{},
+		&Installation{ClientCreator: cc, Service: deps.Installations},
+		&InstallationRepositories{ClientCreator: cc, Service: deps.Installations},
+		&Noop{},
+	}
+}

@@ -1,0 +1,131 @@
+// Package queue is campaignbot's task transport on Asynq and Redis: queue
+// and task names, the Redis connection, enqueueing with dedupe keys and the
+// dead-letter queue (Asynq's archive of the campaign_tasks queue).
+// PostgreSQL stays the source of truth: everything here can be lost and
+// rebuilt by the sweepers.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Queue names (DESIGN.md §6). Tasks that fail for good are archived in
+// Tasks; the docs call that archive campaign_tasks_dlq.
+const (
+	Tasks = "campaign_tasks"
+	DLQ   = "campaign_tasks_dlq"
+)
+
+// Task types.
+const (
+	// TypeWebhook processes one stored GitHub delivery; its payload is the delivery id.
+	TypeWebhook = "github:webhook"
+)
+
+// OpenRedis connects to REDIS_URL and checks the connection.
+func OpenRedis(ctx context.Context, redisURL string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("connect to redis %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
+}
+
+// Client enqueues tasks.
+type Client struct {
+	asynq *asynq.Client
+	// maxRetry applies to every task enqueued here unless overridden.
+	maxRetry int
+}
+
+// NewClient wraps an Asynq client on rdb.
+func NewClient(rdb redis.UniversalClient, maxRetry int) *Client {
+	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), maxRetry: maxRetry}
+}
+
+// Close releases the client (not the shared Redis connection).
+func (c *Client) Close() error { return c.asynq.Close() }
+
+// Enqueue puts a task on campaign_tasks with id as its Asynq TaskID, so the
+// same id is never queued twice. It reports false, nil when a task with
+// that id already exists (queued, running, retrying or archived).
+func (c *Client) Enqueue(ctx context.Context, taskType, id string, payload []byte, opts ...asynq.Option) (bool, error) {
+	all := append([]asynq.Option{asynq.Queue(Tasks), asynq.TaskID(id), asynq.MaxRetry(c.maxRetry)}, opts...)
+	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(taskType, payload), all...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s task %s: %w", taskType, id, err)
+	}
+	return true, nil
+}
+
+// EnqueueDelivery enqueues the processing of one stored webhook delivery.
+func (c *Client) EnqueueDelivery(ctx context.Context, deliveryID string) (bool, error) {
+	return c.Enqueue(ctx, TypeWebhook, "delivery:"+deliveryID, []byte(deliveryID))
+}
+
+// DeadTask is a task that failed for good.
+type DeadTask struct {
+	ID        string
+	Type      string
+	Payload   []byte
+	LastError string
+	Retried   int
+	FailedAt  time.Time
+}
+
+// DeadLetters reads and replays the dead-letter queue.
+type DeadLetters struct {
+	inspector *asynq.Inspector
+}
+
+// NewDeadLetters wraps an Asynq inspector on rdb.
+func NewDeadLetters(rdb redis.UniversalClient) *DeadLetters {
+	return &DeadLetters{inspector: asynq.NewInspectorFromRedisClient(rdb)}
+}
+
+// List returns up to limit dead tasks, newest first.
+func (d *DeadLetters) List(limit int) ([]DeadTask, error) {
+	infos, err := d.inspector.ListArchivedTasks(Tasks, asynq.PageSize(limit))
+	if err != nil {
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list dead-letter queue: %w", err)
+	}
+	out := make([]DeadTask, 0, len(infos))
+	for _, ti := range infos {
+		out = append(out, DeadTask{ID: ti.ID, Type: ti.Type, Payload: ti.Payload, LastError: ti.LastErr, Retried: ti.Retried, FailedAt: ti.LastFailedAt})
+	}
+	return out, nil
+}
+
+// Replay moves one dead task back to the queue.
+func (d *DeadLetters) Replay(id string) error {
+	if err := d.inspector.RunTask(Tasks, id); err != nil {
+		return fmt.Errorf("replay dead task %s: %w", id, err)
+	}
+	return nil
+}
+
+// ReplayAll moves every dead task back to the queue.
+func (d *DeadLetters) ReplayAll() (int, error) {
+	n, err := d.inspector.RunAllArchivedTasks(Tasks)
+	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+		return n, fmt.Errorf("replay dead-letter queue: %w", err)
+	}
+	return n, nil
+}
