@@ -1,0 +1,98 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// suggest returns the candidate closest to s by edit distance (ignoring
+// case), or "" when none is close enough to be a plausible typo.
+func suggest(s string, candidates []string) string {
+	best, bestDist := "", -1
+	ls := strings.ToLower(s)
+	for _, c := range candidates {
+		d := levenshtein(ls, strings.ToLower(c))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	// One edit per three characters, at least one and at most three.
+	limit := min(max(utf8.RuneCountInString(s)/3, 1), 3)
+	if bestDist < 0 || bestDist > limit {
+		return ""
+	}
+	return best
+}
+
+// levenshtein is the edit distance between a and b, in runes.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// GitHub's naming rules. Logins (users and organisations): 1-39 characters,
+// letters, digits and single hyphens, not at either end.
+var (
+	loginRe    = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
+	repoNameRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	teamSlugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`)
+	topicRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,49}$`)
+)
+
+// checkLogin validates a GitHub user or organisation login.
+func checkLogin(s string) error {
+	if !loginRe.MatchString(s) || len(s) > 39 {
+		return fmt.Errorf("%q is not a valid GitHub login: 1-39 letters, digits or single hyphens, not starting or ending with a hyphen", s)
+	}
+	return nil
+}
+
+// ValidateRepoName checks an "owner/name" repository name against GitHub's
+// rules: a valid login, a slash, and 1-100 letters, digits, '.', '-' or '_'
+// (but not "." or "..").
+func ValidateRepoName(fullName string) error {
+	owner, name, ok := strings.Cut(fullName, "/")
+	if !ok || strings.Contains(name, "/") {
+		return fmt.Errorf("%q is not a repository name: want owner/name", fullName)
+	}
+	if err := checkLogin(owner); err != nil {
+		return fmt.Errorf("repository %q: owner: %w", fullName, err)
+	}
+	if !repoNameRe.MatchString(name) || name == "." || name == ".." {
+		return fmt.Errorf("repository %q: name must be 1-100 letters, digits, '.', '-' or '_'", fullName)
+	}
+	return nil
+}
+
+// checkTeam validates "org/team-slug".
+func checkTeam(s string) error {
+	org, slug, ok := strings.Cut(s, "/")
+	if !ok {
+		return fmt.Errorf("%q is not a team: want org/team-slug", s)
+	}
+	if err := checkLogin(org); err != nil {
+		return fmt.Errorf("team %q: organisation: %w", s, err)
+	}
+	if !teamSlugRe.MatchString(slug) {
+		return fmt.Errorf("team %q: the slug must be lowercase letters, digits, '-' or '_' (as in the team's URL)", s)
+	}
+	return nil
+}
