@@ -163,6 +163,9 @@ func (d *decoder) unknownKey(k *yaml.Node, path, name string, fields map[string]
 	d.src.bad[path] = true
 	names := orderedFields(fields)
 	if s := suggest(name, names); s != "" {
+		// The author wrote the suggested key, misspelt: do not also report
+		// it as missing.
+		d.src.bad[joinPath(parentPath(path), s)] = true
 		d.errorf(k, path, "unknown key `%s` (did you mean `%s`?)", name, s)
 		return
 	}

@@ -12,6 +12,14 @@ import (
 func suggest(s string, candidates []string) string {
 	best, bestDist := "", -1
 	ls := strings.ToLower(s)
+	// An abbreviation ("repos" for "repositories") is a plausible slip too.
+	if len(ls) >= 4 {
+		for _, c := range candidates {
+			if strings.HasPrefix(strings.ToLower(c), ls) {
+				return c
+			}
+		}
+	}
 	for _, c := range candidates {
 		d := levenshtein(ls, strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {

@@ -157,6 +157,24 @@ func yamlError(file string, data []byte, err error) Diagnostic {
 	if strings.Contains(msg, "cannot start any token") && strings.Contains(string(data), "\t") {
 		msg += " (tabs cannot indent YAML; use spaces)"
 	}
+	if ln := unclosedQuoteLine(data, d.Line); ln > 0 {
+		msg += fmt.Sprintf(" (is the quote opened on line %d closed?)", ln)
+	}
 	d.Message = "invalid YAML: " + msg
 	return d
+}
+
+// unclosedQuoteLine finds the last line before line whose double quotes do
+// not pair up: yaml.v3 reports an unclosed quote where the scalar finally
+// breaks, often many lines later. It returns 0 when there is none.
+func unclosedQuoteLine(data []byte, line int) int {
+	lines := strings.Split(string(data), "\n")
+	for i := min(line-1, len(lines)) - 1; i >= 0; i-- {
+		l := strings.ReplaceAll(lines[i], `\"`, "")
+		opens := strings.Contains(l, `: "`) || strings.Contains(strings.TrimSpace(l), `- "`)
+		if opens && strings.Count(l, `"`)%2 == 1 && !strings.Contains(l, "'") {
+			return i + 1
+		}
+	}
+	return 0
 }

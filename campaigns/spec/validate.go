@@ -105,6 +105,12 @@ func (c *checker) field(v reflect.Value, r rules, path string) {
 	if c.src.isBad(path) {
 		return
 	}
+	// A parsed spec's required keys must be written; a Go-built spec has no
+	// source, so there a zero value counts as missing.
+	if r.required && c.src != nil && !c.src.present(path) {
+		c.errorf(path, "missing required key `%s`", lastKey(path))
+		return
+	}
 	if v.IsZero() && !c.src.present(path) {
 		if r.required {
 			c.errorf(path, "missing required key `%s`", lastKey(path))
