@@ -10,6 +10,9 @@ import (
 // suggest returns the candidate closest to s by edit distance (ignoring
 // case), or "" when none is close enough to be a plausible typo.
 func suggest(s string, candidates []string) string {
+	if len(s) > 64 {
+		return "" // no key is that long; and edit distance is quadratic
+	}
 	best, bestDist := "", -1
 	ls := strings.ToLower(s)
 	// An abbreviation ("repos" for "repositories") is a plausible slip too.
@@ -21,7 +24,7 @@ func suggest(s string, candidates []string) string {
 		}
 	}
 	for _, c := range candidates {
-		d := levenshtein(ls, strings.ToLower(c))
+		d := editDistance(ls, strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
@@ -34,26 +37,32 @@ func suggest(s string, candidates []string) string {
 	return best
 }
 
-// levenshtein is the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
+// editDistance is the optimal-string-alignment distance between a and b in
+// runes: insertions, deletions, substitutions and adjacent transpositions
+// ("nmae" -> "name" is one edit, the commonest typo).
+func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	rows := make([][]int, len(ra)+1)
+	for i := range rows {
+		rows[i] = make([]int, len(rb)+1)
+		rows[i][0] = i
+	}
+	for j := range rows[0] {
+		rows[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rows[i][j] = min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				rows[i][j] = min(rows[i][j], rows[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return rows[len(ra)][len(rb)]
 }
 
 // GitHub's naming rules. Logins (users and organisations): 1-39 characters,
