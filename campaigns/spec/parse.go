@@ -112,7 +112,9 @@ func parseYAML(file string, data []byte) (root *yaml.Node, d Diagnostic, ok bool
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, Diagnostic{File: file, Line: 1, Column: 1, Severity: Error, Message: "file has no YAML content (only comments?)"}, false
+	} else if err != nil {
 		return nil, yamlError(file, data, err), false
 	}
 	var second yaml.Node

@@ -137,7 +137,7 @@ func (s *source) within(path, value string, off int) Position {
 	nth := strings.Count(value[:off], "\n")
 	prefix := value[strings.LastIndexByte(value[:off], '\n')+1 : off]
 	last := base.Line + strings.Count(value, "\n") + 2
-	for ln := base.Line + nth; ln <= last && ln <= len(s.lines); ln++ {
+	for ln := max(base.Line+nth, 1); ln <= last && ln <= len(s.lines); ln++ {
 		line := s.lines[ln-1]
 		from := 0
 		if ln == base.Line {

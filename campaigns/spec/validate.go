@@ -3,21 +3,25 @@ package spec
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// rules is a parsed `spec` struct tag.
+// rules is a parsed `spec` struct tag. Bounds stay strings because they are
+// numbers or durations depending on the field; each has a has* flag.
 type rules struct {
-	required, unique             bool
-	enum                         []string
-	format                       string
-	min, max, exclusiveMin       string
-	minItems, maxItems, maxLen   int
-	hasMinItems, hasMax, hasMin  bool
-	hasMaxItems, hasMaxLen, hasX bool
+	required, unique bool
+	enum             []string
+	format           string
+
+	min, max, exclusiveMin string
+	hasMin, hasMax, hasX   bool
+
+	minItems, maxItems, maxLen          int
+	hasMinItems, hasMaxItems, hasMaxLen bool
 }
 
 // parseRules parses a `spec` tag. Tags are compile-time constants checked by
@@ -117,6 +121,12 @@ func (c *checker) field(v reflect.Value, r rules, path string) {
 		}
 		return
 	}
+	// In a parsed spec, a value that was not written is a default: valid by
+	// construction, or a copy of another field (commitMessage = title) that
+	// is checked, and reported, where it was written.
+	if c.src != nil && !c.src.present(path) && v.Kind() != reflect.Struct {
+		return
+	}
 	switch {
 	case v.Type() == durationType:
 		c.durationBounds(time.Duration(v.Int()), r, path)
@@ -143,7 +153,7 @@ func (c *checker) str(s string, r rules, path string) {
 		}
 		return
 	}
-	if len(r.enum) > 0 && !contains(r.enum, s) {
+	if len(r.enum) > 0 && !slices.Contains(r.enum, s) {
 		c.enumError(s, quote(s), r, path)
 		return
 	}
@@ -164,15 +174,6 @@ func (c *checker) format(s string, r rules, path string) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *checker) enumError(raw, shown string, r rules, path string) {
 	key := lastKey(path)
 	if len(r.enum) == 1 {
@@ -188,7 +189,7 @@ func (c *checker) enumError(raw, shown string, r rules, path string) {
 
 func (c *checker) number(x float64, shown string, r rules, path string) {
 	if len(r.enum) > 0 {
-		if !contains(r.enum, shown) {
+		if !slices.Contains(r.enum, shown) {
 			c.enumError(shown, shown, r, path)
 		}
 		return
