@@ -32,6 +32,7 @@ type Server struct {
 	store   *store.Store
 	redis   *redis.Client
 	queue   *queue.Client
+	batcher *store.DeliveryBatcher
 	handler http.Handler
 }
 
@@ -53,7 +54,9 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 		rdb.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, store: st, redis: rdb, queue: queue.NewClient(rdb, cfg.Worker.MaxRetry)}
+	s := &Server{cfg: cfg, logger: logger, store: st, redis: rdb, queue: queue.NewClient(rdb, cfg.Worker.MaxRetry),
+		// Concurrent deliveries share INSERTs and commits (group commit).
+		batcher: store.NewDeliveryBatcher(st, 4, 128)}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -67,7 +70,7 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 		MaxBytes: cfg.Campaign.MaxWebhookBytes,
 		Handlers: handlers,
 		Metrics:  webhook.NewMetrics(reg),
-	}, webhook.NewScheduler(st, s.queue))
+	}, webhook.NewScheduler(s.batcher, s.queue))
 
 	mux := http.NewServeMux()
 	handle := func(pattern, route string, h http.Handler) {
@@ -91,6 +94,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close releases the connections.
 func (s *Server) Close() {
+	s.batcher.Close()
 	s.queue.Close()
 	s.redis.Close()
 	s.store.Close()
@@ -115,6 +119,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.cfg.Campaign.DebugAddr != "" {
+		go serveDebug(ctx, s.cfg.Campaign.DebugAddr, s.logger)
+	}
 	s.logger.Info().Str("addr", ln.Addr().String()).Str("version", Version).Msg("server listening")
 	select {
 	case err := <-errc:

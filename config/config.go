@@ -36,6 +36,8 @@ type Campaign struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"CAMPAIGN_SHUTDOWN_TIMEOUT"`
 	// MaxWebhookBytes caps a webhook body; GitHub caps payloads at 25 MB.
 	MaxWebhookBytes int64 `yaml:"max_webhook_bytes" env:"CAMPAIGN_MAX_WEBHOOK_BYTES"`
+	// DebugAddr, when set, serves Go's pprof profiles on that (loopback) address.
+	DebugAddr string `yaml:"debug_addr" env:"CAMPAIGN_DEBUG_ADDR"`
 	// ControlRepo is the owner/name of the repository holding campaign specs.
 	ControlRepo string `yaml:"control_repo" env:"CAMPAIGN_CONTROL_REPO"`
 	// SpecPath is the folder of the control repository that holds specs.

@@ -1,0 +1,44 @@
+# campaignbot — make targets. `make test` is the test command CI runs.
+GO        ?= go
+BIN       ?= bin/campaignbot
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
+STATICCHECK_VERSION ?= v0.8.2
+PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
+
+.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
+
+## test: every package, against the real PostgreSQL and Redis (make services first)
+test:
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## services: make sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are up.
+services:
+	@bash deploy/services.sh
+
+migrate: build
+	$(BIN) migrate
+
+run-server: build
+	$(BIN) server --log-format=console
+
+run-worker: build
+	$(BIN) worker --log-format=console
+
+## bench-ingest: webhook ingestion latency and throughput against the HMAC-only floor
+bench-ingest: build
+	$(GO) build -o bin/loadgen ./tests/load/ingest
+	bash tests/load/ingest/run.sh
+
+clean:
+	rm -rf bin
