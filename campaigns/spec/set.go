@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -37,20 +39,32 @@ func ValidateSet(files []File) Diagnostics {
 }
 
 // ValidateFiles reads spec files and validates them as one set, for
-// `campaignbot ctl validate FILE...`. A file that cannot be read becomes a
-// diagnostic (without position) and is also part of the returned error,
-// which is non-nil only for such I/O problems; spec problems are only
-// diagnostics. Reading stops just past MaxFileSize, so a huge file costs
-// nothing and is reported as too big.
+// `campaignbot ctl validate FILE...`. A directory stands for every *.yaml and
+// *.yml file below it. A file that cannot be read becomes a diagnostic
+// (without position) and is also part of the returned error, which is
+// non-nil only for such I/O problems; spec problems are only diagnostics.
+// Reading stops just past MaxFileSize, so a huge file costs nothing and is
+// reported as too big.
 func ValidateFiles(paths []string) (Diagnostics, error) {
 	var files []File
 	var ioDiags Diagnostics
 	var errs []error
+	fail := func(p string, err error) {
+		errs = append(errs, err)
+		ioDiags = append(ioDiags, Diagnostic{File: p, Severity: Error, Message: "cannot read file: " + unwrapPathError(err)})
+	}
+	var expanded []string
 	for _, p := range paths {
+		found, err := specFiles(p)
+		if err != nil {
+			fail(p, err)
+		}
+		expanded = append(expanded, found...)
+	}
+	for _, p := range expanded {
 		data, err := readLimited(p)
 		if err != nil {
-			errs = append(errs, err)
-			ioDiags = append(ioDiags, Diagnostic{File: p, Severity: Error, Message: "cannot read file: " + unwrapPathError(err)})
+			fail(p, err)
 			continue
 		}
 		files = append(files, File{Path: p, Data: data})
@@ -58,6 +72,29 @@ func ValidateFiles(paths []string) (Diagnostics, error) {
 	diags := append(ValidateSet(files), ioDiags...)
 	diags.Sort()
 	return diags, errors.Join(errs...)
+}
+
+// specFiles expands a directory into the spec files below it; any other
+// path is returned as is (and fails later if it cannot be read).
+func specFiles(path string) ([]string, error) {
+	info, err := os.Stat(path)
+	if err != nil || !info.IsDir() {
+		return []string{path}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("list spec files: %w", err)
+	}
+	return out, nil
 }
 
 func readLimited(path string) ([]byte, error) {

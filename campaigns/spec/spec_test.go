@@ -212,6 +212,22 @@ func TestValidateFiles(t *testing.T) {
 	if err != nil || len(diags) != 0 {
 		t.Errorf("good file: %v %q", err, diags.Strings())
 	}
+	// A directory stands for the spec files below it. Files are compared
+	// in path order, so the duplicate is reported on good.yaml.
+	sub := filepath.Join(dir, "campaigns", "team")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "dup.yml"), []byte(minimal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "README.md"), []byte("not a spec"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	diags, err = ValidateFiles([]string{good, filepath.Join(dir, "campaigns")})
+	if err != nil || len(diags) != 1 || diags[0].File != good || !strings.Contains(diags[0].Message, "already used by "+filepath.Join(sub, "dup.yml")) {
+		t.Errorf("directory: %v %q", err, diags.Strings())
+	}
 }
 
 func TestContentHash(t *testing.T) {

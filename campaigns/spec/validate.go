@@ -147,7 +147,7 @@ func (c *checker) field(v reflect.Value, r rules, path string) {
 
 func (c *checker) str(s string, r rules, path string) {
 	key := lastKey(path)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		if r.required {
 			c.errorf(path, "`%s` must not be empty", key)
 		}
