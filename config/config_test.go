@@ -136,3 +136,30 @@ func TestPrivateKeyRejectedWhenNotRSA(t *testing.T) {
 		t.Fatalf("want private key problem, got %v", err)
 	}
 }
+
+// TestReferenceIsCurrent keeps docs/operations.md's configuration
+// reference equal to what the types say.
+func TestReferenceIsCurrent(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- config-reference:begin -->\n", "<!-- config-reference:end -->"
+	s := string(doc)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("docs/operations.md lacks the %q ... %q markers", begin, end)
+	}
+	if got, want := s[i+len(begin):j], Reference(); got != want {
+		t.Fatalf("docs/operations.md's configuration reference is stale; replace it with:\n%s", want)
+	}
+}
+
+func TestEveryTaggedFieldIsDocumented(t *testing.T) {
+	for _, line := range strings.Split(strings.TrimSpace(Reference()), "\n")[2:] {
+		cells := strings.Split(line, "|")
+		if len(cells) < 6 || strings.TrimSpace(cells[4]) == "" {
+			t.Errorf("setting without a description: %s", line)
+		}
+	}
+}
