@@ -81,6 +81,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 			d.fail(n, path, "expected a string, got %s", describe(n))
 			return
 		}
+		if !plainTags[n.Tag] {
+			// !!binary or a custom tag (!Ref): the text would not mean
+			// what it says.
+			d.fail(n, path, "unsupported YAML tag %s: write a plain string", n.Tag)
+			return
+		}
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int64:
 		var i int64
@@ -236,6 +242,9 @@ func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, path string) {
 	}
 	v.Set(m)
 }
+
+// plainTags are the scalar tags whose text is taken as a string as is.
+var plainTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!timestamp": true}
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"

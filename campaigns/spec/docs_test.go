@@ -10,7 +10,8 @@ import (
 )
 
 // TestDocsCoverEveryField keeps docs/api/spec.md honest: every field has a
-// "### `path`" section, and every default stated there is the real one.
+// "### `path`" section with a YAML example, and every default stated
+// there is the real one.
 func TestDocsCoverEveryField(t *testing.T) {
 	b, err := os.ReadFile("../../docs/api/spec.md")
 	if err != nil {
@@ -39,6 +40,9 @@ func TestDocsCoverEveryField(t *testing.T) {
 			section := doc[at+len(heading):]
 			if end := strings.Index(section, "\n### "); end >= 0 {
 				section = section[:end]
+			}
+			if !strings.Contains(section, "```yaml") {
+				t.Errorf("section %s has no YAML example", heading)
 			}
 			fv := v.Field(i)
 			if want, ok := docDefault(fv); ok && !strings.Contains(section, "default **`"+want+"`**") {

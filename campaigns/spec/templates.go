@@ -306,11 +306,9 @@ func templateFields() []string {
 // unbounded output.
 type limitedBuffer struct{ strings.Builder }
 
-var errTooLong = errors.New("template output is longer than 64 KiB")
-
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > maxRendered {
-		return 0, &templateError{msg: errTooLong.Error()}
+		return 0, &templateError{msg: "template output is longer than 64 KiB"}
 	}
 	return b.Builder.Write(p)
 }

@@ -71,7 +71,8 @@ func (r Rollout) WaveSizes(total int) []int {
 	for _, w := range r.Waves {
 		n := w.Count
 		if w.Count == 0 {
-			n = int(math.Ceil(float64(total) * w.Percent / 100))
+			// Clamp first: converting a huge float to int is undefined.
+			n = int(math.Ceil(float64(total) * min(max(w.Percent, 0), 100) / 100))
 		}
 		n = min(n, total)
 		if n <= 0 || (len(out) > 0 && n <= out[len(out)-1]) {
