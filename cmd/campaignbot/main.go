@@ -25,6 +25,7 @@ Commands:
   migrate       create the database if needed and apply migrations
   dlq list      list tasks that failed for good (the dead-letter queue)
   dlq replay    put dead tasks back on the queue: dlq replay TASK_ID... | --all
+  ctl validate  check campaign spec files offline (file:line:col: message)
   version       print the version
 
 Common flags:
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "dlq":
 		return runDLQ(ctx, rest, stdout, stderr)
+	case "ctl":
+		return runCtl(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":
