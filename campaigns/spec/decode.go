@@ -32,9 +32,24 @@ type decoder struct {
 	diags    Diagnostics
 	nodes    int
 	exceeded bool
+	// alias is the alias node being expanded, if any: positions inside an
+	// alias point at the alias, where the author used the value, rather
+	// than at the anchor, which may be valid where it is defined.
+	alias *yaml.Node
+}
+
+// record remembers the nodes of a field path.
+func (d *decoder) record(path string, key, val *yaml.Node) {
+	if d.alias != nil {
+		key, val = d.alias, d.alias
+	}
+	d.src.locs[path] = loc{key: key, val: val}
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	if d.alias != nil {
+		n = d.alias
+	}
 	p := nodePos(n)
 	if p.Line == 0 {
 		p = d.src.at(path)
@@ -47,6 +62,10 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 
 // value decodes n into v (addressable) at path.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+	if n != nil && n.Kind == yaml.AliasNode && d.alias == nil {
+		d.alias = n
+		defer func() { d.alias = nil }()
+	}
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -143,7 +162,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			d.unknownKey(k, p, name, fields)
 			continue
 		}
-		d.src.locs[p] = loc{key: k, val: val}
+		d.record(p, k, val)
 		d.commentedValue(k, val, p)
 		d.value(val, v.FieldByIndex(f.Index), p)
 	}
@@ -210,7 +229,7 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		d.src.locs[p] = loc{val: item}
+		d.record(p, nil, item)
 		d.value(item, s.Index(i), p)
 	}
 	v.Set(s)
@@ -235,7 +254,7 @@ func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[name] = k
-		d.src.locs[p] = loc{key: k, val: val}
+		d.record(p, k, val)
 		e := reflect.New(v.Type().Elem()).Elem()
 		d.value(val, e, p)
 		m.SetMapIndex(reflect.ValueOf(name), e)

@@ -134,26 +134,32 @@ func (s *source) within(path, value string, off int) Position {
 		return base
 	}
 	// The n-th line of the value is on or after source line base.Line+n.
+	// Folding turns source line breaks into spaces, so the value ends at
+	// most (line breaks + spaces) lines further on.
 	nth := strings.Count(value[:off], "\n")
 	prefix := value[strings.LastIndexByte(value[:off], '\n')+1 : off]
-	last := base.Line + strings.Count(value, "\n") + 2
-	for ln := max(base.Line+nth, 1); ln <= last && ln <= len(s.lines); ln++ {
-		line := s.lines[ln-1]
-		from := 0
-		if ln == base.Line {
-			from = byteIndexOfColumn(line, base.Column)
-		}
-		// Prefer the occurrence preceded by the same text as in the value.
-		for i := from; i <= len(line); {
-			j := strings.Index(line[i:], needle)
-			if j < 0 {
-				break
+	last := min(base.Line+strings.Count(value, "\n")+strings.Count(value, " ")+2, len(s.lines))
+	// First look for the occurrence preceded by the same text as in the
+	// value (exact for plain, quoted and literal scalars), then for any
+	// occurrence (folded scalars, where the prefix may be on another line).
+	for _, needPrefix := range []bool{true, false} {
+		for ln := max(base.Line+nth, 1); ln <= last; ln++ {
+			line := s.lines[ln-1]
+			from := 0
+			if ln == base.Line {
+				from = byteIndexOfColumn(line, base.Column)
 			}
-			at := i + j
-			if strings.HasSuffix(line[:at], prefix) {
-				return Position{Line: ln, Column: utf8.RuneCountInString(line[:at]) + 1}
+			for i := from; i <= len(line); {
+				j := strings.Index(line[i:], needle)
+				if j < 0 {
+					break
+				}
+				at := i + j
+				if !needPrefix || strings.HasSuffix(line[:at], prefix) {
+					return Position{Line: ln, Column: utf8.RuneCountInString(line[:at]) + 1}
+				}
+				i = at + 1
 			}
-			i = at + 1
 		}
 	}
 	return base
