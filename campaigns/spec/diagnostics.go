@@ -29,6 +29,20 @@ func (s Severity) String() string {
 // MarshalText lets Severity appear as a word in JSON (CLI --json, REST API).
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText accepts "error" and "warning", so clients of the REST API
+// can decode diagnostics.
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "error":
+		*s = Error
+	case "warning":
+		*s = Warning
+	default:
+		return fmt.Errorf("unknown severity %q", b)
+	}
+	return nil
+}
+
 // Diagnostic is one problem found in a spec file, with the position of the
 // key or value that is wrong. Line and Column are 1-based; both are 0 only
 // when there is no source to point into (a file that could not be read, or a

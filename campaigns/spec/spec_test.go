@@ -3,6 +3,7 @@ package spec
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -161,6 +162,25 @@ func TestDiagnostics(t *testing.T) {
 	}
 	if err := (Diagnostics{}).Err(); err != nil {
 		t.Errorf("empty: Err() = %v", err)
+	}
+}
+
+func TestDiagnosticJSON(t *testing.T) {
+	in := Diagnostics{{File: "a.yaml", Line: 3, Column: 7, Severity: Warning, Field: "rollout.waves[1]", Message: "m"}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"file":"a.yaml","line":3,"column":7,"severity":"warning","field":"rollout.waves[1]","message":"m"}]`
+	if string(b) != want {
+		t.Errorf("JSON = %s, want %s", b, want)
+	}
+	var out Diagnostics
+	if err := json.Unmarshal(b, &out); err != nil || !slices.Equal(out, in) {
+		t.Errorf("round trip: %v %+v", err, out)
+	}
+	if err := json.Unmarshal([]byte(`[{"severity":"fatal"}]`), &out); err == nil {
+		t.Error("unknown severity accepted")
 	}
 }
 
