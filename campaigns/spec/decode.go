@@ -109,8 +109,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int64:
 		var i int64
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil || i > math.MaxInt32 || i < math.MinInt32 {
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 			d.fail(n, path, "expected an integer, got %s", describe(n))
+			return
+		}
+		if n.Decode(&i) != nil || i > math.MaxInt32 || i < math.MinInt32 {
+			d.fail(n, path, "integer %s is out of range", n.Value)
 			return
 		}
 		v.SetInt(i)
@@ -145,6 +149,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 	}
 	fields := yamlFields(v.Type())
 	seen := map[string]*yaml.Node{}
+	var suggested []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		name, ok := d.key(k, path)
@@ -159,12 +164,21 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		seen[name] = k
 		f, ok := fields[name]
 		if !ok {
-			d.unknownKey(k, p, name, fields)
+			if s := d.unknownKey(k, p, name, fields); s != "" {
+				suggested = append(suggested, s)
+			}
 			continue
 		}
 		d.record(p, k, val)
 		d.commentedValue(k, val, p)
 		d.value(val, v.FieldByIndex(f.Index), p)
+	}
+	// A suggested key the author did not write is there, misspelt: do not
+	// also report it as missing.
+	for _, s := range suggested {
+		if _, written := seen[s]; !written {
+			d.src.bad[joinPath(path, s)] = true
+		}
 	}
 }
 
@@ -184,17 +198,16 @@ func (d *decoder) key(k *yaml.Node, path string) (string, bool) {
 	return k.Value, true
 }
 
-func (d *decoder) unknownKey(k *yaml.Node, path, name string, fields map[string]reflect.StructField) {
+// unknownKey reports an unknown key and returns the key suggested for it.
+func (d *decoder) unknownKey(k *yaml.Node, path, name string, fields map[string]reflect.StructField) string {
 	d.src.bad[path] = true
 	names := orderedFields(fields)
 	if s := suggest(name, names); s != "" {
-		// The author wrote the suggested key, misspelt: do not also report
-		// it as missing.
-		d.src.bad[joinPath(parentPath(path), s)] = true
 		d.errorf(k, path, "unknown key `%s` (did you mean `%s`?)", name, s)
-		return
+		return s
 	}
 	d.errorf(k, path, "unknown key `%s` (valid keys: %s)", name, strings.Join(names, ", "))
+	return ""
 }
 
 // commentedValue catches `slack: #platform`: the # starts a comment, so the

@@ -51,6 +51,19 @@ func TestPositions(t *testing.T) {
 			[]string{"x.yaml:5:37: expected a string, got a list"},
 		},
 		{
+			"a misspelt key does not hide the real one",
+			"version: 1\nnmae: x\nname: Bad_Name\ntargets: {query: 'org:a'}\nsteps: [{name: a, run: b}]\npullRequest: {title: t}\n",
+			[]string{
+				"x.yaml:2:1: unknown key `nmae` (did you mean `name`?)",
+				`x.yaml:3:7: invalid name "Bad_Name": use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (like bump-go-1-26)`,
+			},
+		},
+		{
+			"integer out of range",
+			head + "steps: [{name: a, run: b}]\npullRequest: {title: t}\nrollout: {maxOpenPRs: 99999999999}\n",
+			[]string{"x.yaml:6:23: integer 99999999999 is out of range"},
+		},
+		{
 			"null step",
 			head + "steps: [~]\npullRequest: {title: t}\n",
 			[]string{"x.yaml:4:9: missing required key `name`", "x.yaml:4:9: missing required key `run`"},
