@@ -324,3 +324,28 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestMarshalRoundTripsAwkwardStrings: whatever a string holds, Canonical
+// writes YAML that parses back to the same string.
+func TestMarshalRoundTripsAwkwardStrings(t *testing.T) {
+	for _, run := range []string{
+		" 0\n", "\n0\n", "\n  x\ny", "a\n", "a", "a\n\n\n", "  lead\n  both  \n", "tab\there\n", "\tx\ny",
+		"crlf\r\nline\r\n", "---\n...\n", "# not a comment\n", "key: value", "- item\n", "{{ .X }}", "é ü\n", "\"q\" 'q'\n",
+		"true", "100", "~", "null", "0x1F", "1e3", "yes", "a\rb", " ", "\t", "a\u0085b", "a\u2028b", "\ufeffbom", "trailing \n",
+	} {
+		s := mustParse(t, minimal)
+		s.Steps[0].Run = run
+		out, err := Canonical(s)
+		if err != nil {
+			t.Fatalf("%q: %v", run, err)
+		}
+		s2, diags := Parse("c.yaml", out)
+		// Blank runs are invalid specs; only the text matters here.
+		if s2 == nil || (diags.HasErrors() && strings.TrimSpace(run) != "") {
+			t.Fatalf("%q: canonical form does not parse:\n%s\n%q", run, out, diags.Strings())
+		}
+		if s2.Steps[0].Run != run {
+			t.Errorf("run %q came back as %q:\n%s", run, s2.Steps[0].Run, out)
+		}
+	}
+}
