@@ -19,7 +19,7 @@ type schema struct {
 	Schema               string             `json:"$schema,omitempty"`
 	Title                string             `json:"title,omitempty"`
 	Description          string             `json:"description,omitempty"`
-	Type                 string             `json:"type,omitempty"`
+	Type                 any                `json:"type,omitempty"`
 	Enum                 []any              `json:"enum,omitempty"`
 	Default              any                `json:"default,omitempty"`
 	Pattern              string             `json:"pattern,omitempty"`
@@ -38,6 +38,9 @@ type schema struct {
 	AdditionalProperties any                `json:"additionalProperties,omitempty"`
 	OneOf                []*schema          `json:"oneOf,omitempty"`
 }
+
+// scalarTypes are the JSON types a YAML plain scalar can decode to.
+var scalarTypes = []string{"string", "number", "boolean"}
 
 // durationPattern matches what time.ParseDuration accepts (unsigned).
 const durationPattern = `^([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))*$`
@@ -101,8 +104,11 @@ func genField(t reflect.Type, r rules, def reflect.Value) *schema {
 			{Type: "string", Pattern: `^([0-9]+(\.[0-9]+)?|\.[0-9]+)%$`},
 		}}
 	case t.Kind() == reflect.String:
-		s = &schema{Type: "string"}
+		// The decoder takes any plain scalar as a string (CGO_ENABLED: 0,
+		// labels: [2024]), so the schema must too; an enum still pins it.
+		s = &schema{Type: scalarTypes}
 		for _, e := range r.enum {
+			s.Type = "string"
 			s.Enum = append(s.Enum, e)
 		}
 		if f, ok := formats[r.format]; ok {
@@ -140,7 +146,7 @@ func genField(t reflect.Type, r rules, def reflect.Value) *schema {
 		}
 		s.UniqueItems = r.unique
 	case t.Kind() == reflect.Map:
-		s = &schema{Type: "object", AdditionalProperties: &schema{Type: "string"}}
+		s = &schema{Type: "object", AdditionalProperties: &schema{Type: scalarTypes}}
 		if f, ok := formats[r.format]; ok && f.pattern != "" {
 			s.PropertyNames = &schema{Pattern: f.pattern}
 		}
