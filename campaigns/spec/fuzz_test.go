@@ -2,12 +2,15 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 )
 
@@ -98,6 +101,36 @@ func checkParse(t *testing.T, data []byte) {
 	if _, err := RenderPullRequest(s, SampleData(s)); err != nil {
 		t.Fatalf("a valid spec does not render: %v", err)
 	}
+	// The JSON Schema is never stricter than Validate.
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatalf("valid spec, but yaml.Unmarshal fails: %v", err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("valid spec, but not representable as JSON: %v", err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fuzzSchema(t).Validate(inst); err != nil {
+		t.Fatalf("schema rejects a valid spec:\n%s\n%v", data, err)
+	}
+}
+
+var (
+	fuzzSchemaOnce sync.Once
+	fuzzSchemaVal  *jsonschema.Schema
+)
+
+// fuzzSchema compiles the schema once per process: fuzzing calls it often.
+func fuzzSchema(t *testing.T) *jsonschema.Schema {
+	fuzzSchemaOnce.Do(func() { fuzzSchemaVal = compileSchema(t) })
+	if fuzzSchemaVal == nil {
+		t.Fatal("schema did not compile")
+	}
+	return fuzzSchemaVal
 }
 
 // FuzzBranchName: every branch name is a valid git ref.

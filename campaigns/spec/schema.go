@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -81,6 +82,7 @@ func genStruct(t reflect.Type, def reflect.Value) *schema {
 			fd = def.Field(i)
 		}
 		p := genField(f.Type, r, fd)
+		nullable(p)
 		p.Description = f.Tag.Get("doc")
 		if f.Type == durationType {
 			p.Description += fmt.Sprintf(" Between %s and %s.", r.min, r.max)
@@ -159,6 +161,20 @@ func genField(t reflect.Type, r rules, def reflect.Value) *schema {
 		s.Default = jsonValue(def)
 	}
 	return s
+}
+
+// nullable lets a property be null: `key:` with no value means "unset" to
+// the decoder, so the schema must accept it.
+func nullable(s *schema) {
+	switch t := s.Type.(type) {
+	case string:
+		s.Type = []string{t, "null"}
+	case []string:
+		s.Type = append(slices.Clone(t), "null")
+	}
+	if len(s.Enum) > 0 {
+		s.Enum = append(s.Enum, nil)
+	}
 }
 
 func genNumber(s *schema, r rules) {
