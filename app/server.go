@@ -56,7 +56,7 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	}
 	s := &Server{cfg: cfg, logger: logger, store: st, redis: rdb, queue: queue.NewClient(rdb, cfg.Worker.MaxRetry),
 		// Concurrent deliveries share INSERTs and commits (group commit).
-		batcher: store.NewDeliveryBatcher(st, 4, 128)}
+		batcher: store.NewDeliveryBatcher(st, 2, 128)}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -1,9 +1,7 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -78,35 +76,3 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	return nil
 }
 
-// Meta is what every log line and row of a delivery carries.
-type Meta struct {
-	Action         string
-	InstallationID int64
-	Repository     string
-}
-
-func parseMeta(payload []byte) (Meta, error) {
-	var p struct {
-		Action       string `json:"action"`
-		Installation *struct {
-			ID int64 `json:"id"`
-		} `json:"installation"`
-		Repository *struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-	}
-	if trimmed := bytes.TrimSpace(payload); len(trimmed) == 0 || trimmed[0] != '{' {
-		return Meta{}, ErrBadPayload
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return Meta{}, fmt.Errorf("%w: %w", ErrBadPayload, err)
-	}
-	m := Meta{Action: p.Action}
-	if p.Installation != nil {
-		m.InstallationID = p.Installation.ID
-	}
-	if p.Repository != nil {
-		m.Repository = p.Repository.FullName
-	}
-	return m, nil
-}
