@@ -75,4 +75,3 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	}
 	return nil
 }
-
