@@ -59,14 +59,18 @@ type Diagnostic struct {
 }
 
 // String renders the diagnostic as "file:line:col: message", the format
-// editors and CI log parsers understand. Warnings carry a "warning: " prefix
+// editors and CI log parsers understand ("file: message" without a
+// position, "message" without a file). Warnings carry a "warning: " prefix
 // on the message so they are never mistaken for errors.
 func (d Diagnostic) String() string {
 	msg := d.Message
 	if d.Severity == Warning {
 		msg = "warning: " + msg
 	}
-	if d.Line <= 0 {
+	switch {
+	case d.Line <= 0 && d.File == "":
+		return msg
+	case d.Line <= 0:
 		return fmt.Sprintf("%s: %s", d.File, msg)
 	}
 	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Column, msg)

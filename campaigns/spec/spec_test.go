@@ -282,8 +282,8 @@ func TestValidateGoBuiltSpec(t *testing.T) {
 	s.PullRequest = PullRequest{}
 	got := Validate(s).Strings()
 	want := []string{
-		": `pauseOnFailureRate` must be greater than 0 and at most 1, got 2",
-		": missing required key `title`",
+		"`pauseOnFailureRate` must be greater than 0 and at most 1, got 2",
+		"missing required key `title`",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Validate = %q, want %q", got, want)
