@@ -56,7 +56,7 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 	}
 	d.diags = append(d.diags, Diagnostic{
 		File: d.src.file, Line: p.Line, Column: p.Column, Severity: Error,
-		Field: path, Message: fmt.Sprintf(format, args...),
+		Field: path, Message: truncate(fmt.Sprintf(format, args...), maxMessage),
 	})
 }
 
@@ -294,10 +294,7 @@ func describe(n *yaml.Node) string {
 	case yaml.DocumentNode:
 		return "a document"
 	}
-	v := n.Value
-	if len(v) > 40 {
-		v = v[:40] + "…"
-	}
+	v := truncate(n.Value, 40)
 	switch n.Tag {
 	case "!!str":
 		return "a string " + quote(v)

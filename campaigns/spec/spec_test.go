@@ -349,3 +349,16 @@ func TestMarshalRoundTripsAwkwardStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestLongValuesGiveShortMessages(t *testing.T) {
+	long := strings.Repeat("Ab_", 30_000) // two of them stay under MaxFileSize
+	_, diags := Parse("x.yaml", []byte(strings.Replace(minimal, "name: bump-go", "name: "+long, 1)+"owners: ["+long+"]\n"))
+	if len(diags) != 2 {
+		t.Fatalf("want 2 diagnostics, got %d", len(diags))
+	}
+	for _, d := range diags {
+		if n := len([]rune(d.Message)); n > 500 {
+			t.Errorf("message of %d characters", n)
+		}
+	}
+}

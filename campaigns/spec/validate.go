@@ -81,9 +81,13 @@ func Validate(s *Spec) Diagnostics {
 func (c *checker) add(sev Severity, p Position, field, format string, args ...any) {
 	c.diags = append(c.diags, Diagnostic{
 		File: c.spec.File(), Line: p.Line, Column: p.Column, Severity: sev,
-		Field: field, Message: fmt.Sprintf(format, args...),
+		Field: field, Message: truncate(fmt.Sprintf(format, args...), maxMessage),
 	})
 }
+
+// maxMessage caps a message: messages quote values, and a value can be
+// nearly as large as the file.
+const maxMessage = 500
 
 func (c *checker) errorf(field, format string, args ...any) {
 	c.add(Error, c.src.at(field), field, format, args...)
