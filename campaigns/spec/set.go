@@ -16,12 +16,23 @@ import (
 // duplicate is reported at the name of the later file (in path order, so the
 // result does not depend on the order of files), naming the earlier one.
 func ValidateSet(files []File) Diagnostics {
+	_, diags := ParseSet(files)
+	return diags
+}
+
+// ParseSet is ValidateSet that also returns the parsed specs by path (a
+// path maps to nil when its file could not be decoded), for callers that go
+// on to use them, such as the orchestrator on a push to the control
+// repository.
+func ParseSet(files []File) (map[string]*Spec, Diagnostics) {
 	sorted := slices.Clone(files)
 	slices.SortStableFunc(sorted, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	specs := make(map[string]*Spec, len(files))
 	var all Diagnostics
 	firstByName := map[string]string{}
 	for _, f := range sorted {
 		s, diags := Parse(f.Path, f.Data)
+		specs[f.Path] = s
 		all = append(all, diags...)
 		if s == nil || s.Name == "" || s.src.isBad("name") {
 			continue
@@ -35,7 +46,7 @@ func ValidateSet(files []File) Diagnostics {
 		firstByName[s.Name] = f.Path
 	}
 	all.Sort()
-	return all
+	return specs, all
 }
 
 // ValidateFiles reads spec files and validates them as one set, for

@@ -194,6 +194,10 @@ func TestValidateSet(t *testing.T) {
 			t.Errorf("ValidateSet = %q, want %q", got, want)
 		}
 	}
+	specs, diags := ParseSet([]File{c, a, b})
+	if len(specs) != 3 || specs["campaigns/c.yaml"].Name != "other" || specs["campaigns/b.yaml"].Name != "bump-go" || len(diags) != 1 {
+		t.Errorf("ParseSet = %v, %q", specs, diags.Strings())
+	}
 	bad := File{Path: "campaigns/d.yaml", Data: []byte("version: 2\n")}
 	if got := ValidateSet([]File{a, bad}); !got.HasErrors() || got[0].File != "campaigns/d.yaml" {
 		t.Errorf("per-file diagnostics missing: %q", got.Strings())
