@@ -17,9 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/campaignbot/campaignbot/campaigns/installations"
 	"github.com/campaignbot/campaignbot/config"
-	"github.com/campaignbot/campaignbot/handlers/events"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/store"
@@ -64,7 +62,7 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 
 	// The server's handlers are the worker's: the dispatcher uses them only
 	// to know which events to store; the worker runs them.
-	handlers := events.All(cc, events.Deps{Installations: installations.NewService(st)})
+	handlers := eventHandlers(cfg, cc, st)
 	endpoint := webhook.NewEndpoint(webhook.EndpointConfig{
 		Secret:   cfg.GitHub.App.WebhookSecret,
 		MaxBytes: cfg.Campaign.MaxWebhookBytes,

@@ -12,9 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/campaignbot/campaignbot/campaigns/installations"
 	"github.com/campaignbot/campaignbot/config"
-	"github.com/campaignbot/campaignbot/handlers/events"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/store"
@@ -67,7 +65,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		return nil, err
 	}
 	q := queue.NewClient(rdb, cfg.Worker.MaxRetry)
-	handlers := append(o.extra, events.All(cc, events.Deps{Installations: installations.NewService(st)})...)
+	handlers := append(o.extra, eventHandlers(cfg, cc, st)...)
 	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(prometheus.NewRegistry()))
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)

@@ -1,8 +1,14 @@
 package events
 
-import "github.com/campaignbot/campaignbot/campaigns/installations"
+import (
+	"github.com/campaignbot/campaignbot/campaigns/installations"
+	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+)
 
-// Deps are the domain services the handlers call.
+// Deps are the domain services and settings the handlers use.
 type Deps struct {
 	Installations *installations.Service
+	Control       ControlRepo
+	Syncer        *orchestrator.Syncer
+	Planner       *orchestrator.Planner
 }

@@ -14,6 +14,8 @@ func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
 		&Ping{},
 		&Installation{ClientCreator: cc, Service: deps.Installations},
 		&InstallationRepositories{ClientCreator: cc, Service: deps.Installations},
+		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer},
+		&PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner},
 		&Noop{},
 	}
 }

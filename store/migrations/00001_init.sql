@@ -45,8 +45,14 @@ CREATE TABLE spec_versions (
     commit_sha    TEXT NOT NULL,
     author        TEXT NOT NULL DEFAULT '',
     created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-    UNIQUE (campaign_id, version),
-    UNIQUE (campaign_id, content_hash)
+    UNIQUE (campaign_id, version)          -- a revert to earlier content is a new version
+);
+
+-- The last state of each control repository's spec folder that was synced.
+CREATE TABLE control_repo_syncs (
+    control_repo  TEXT PRIMARY KEY,
+    commit_sha    TEXT NOT NULL,
+    synced_at     TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
 CREATE TABLE approvals (
@@ -172,6 +178,7 @@ DROP TABLE artifacts;
 DROP TABLE repo_tasks;
 DROP TABLE runs;
 DROP TABLE approvals;
+DROP TABLE control_repo_syncs;
 DROP TABLE spec_versions;
 DROP TABLE campaigns;
 DROP TABLE installation_repositories;
