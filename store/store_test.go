@@ -146,3 +146,40 @@ func TestInstallations(t *testing.T) {
 		t.Fatalf("deleted installation kept repos: %v", repos)
 	}
 }
+
+func TestApplySpecSync(t *testing.T) {
+	st, _ := storetest.NewStore(t)
+	ctx := context.Background()
+	sync := func(valid []store.SyncedSpec, invalid ...string) store.SpecSyncResult {
+		t.Helper()
+		res, err := st.ApplySpecSync(ctx, store.SpecSync{ControlRepo: "o/control", CommitSHA: "c", Author: "a", Valid: valid, InvalidPaths: invalid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a1 := store.SyncedSpec{Name: "a", Path: "campaigns/a.yaml", YAML: "1", ContentHash: "h1"}
+	res := sync([]store.SyncedSpec{a1})
+	if len(res.Created) != 1 || len(res.NewVersions) != 1 || res.NewVersions[0].Version != 1 {
+		t.Fatalf("first sync: %+v", res)
+	}
+	if res := sync([]store.SyncedSpec{a1}); len(res.Created)+len(res.NewVersions)+len(res.Closed) != 0 || res.Unchanged != 1 {
+		t.Fatalf("replayed sync changed something: %+v", res)
+	}
+	// Moved to another file with new content: same campaign, version 2.
+	a2 := store.SyncedSpec{Name: "a", Path: "campaigns/renamed.yaml", YAML: "2", ContentHash: "h2"}
+	if res := sync([]store.SyncedSpec{a2}); len(res.Created) != 0 || len(res.NewVersions) != 1 || res.NewVersions[0].Version != 2 {
+		t.Fatalf("rename: %+v", res)
+	}
+	// The file turns invalid: kept. Then removed: closed. Then back with old content: reopened as version 3.
+	if res := sync(nil, "campaigns/renamed.yaml"); len(res.Closed) != 0 {
+		t.Fatalf("invalid file closed its campaign: %+v", res)
+	}
+	if res := sync(nil); len(res.Closed) != 1 {
+		t.Fatalf("removal: %+v", res)
+	}
+	res = sync([]store.SyncedSpec{a1})
+	if len(res.Reopened) != 1 || len(res.NewVersions) != 1 || res.NewVersions[0].Version != 3 {
+		t.Fatalf("revert: %+v", res)
+	}
+}

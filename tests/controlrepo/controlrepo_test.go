@@ -1,0 +1,235 @@
+// Package controlrepo_test drives the life of campaign specs in a control
+// repository end to end on githubfake: plan check runs on pull requests,
+// spec versions on merge, closing on removal.
+package controlrepo_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/fixtures/githubfake"
+	"github.com/campaignbot/campaignbot/store"
+	"github.com/campaignbot/campaignbot/tests/stack"
+)
+
+const validSpec = `version: 1
+name: bump-go
+description: Raise the go directive to 1.26.
+targets:
+  query: "org:octo-org language:Go"
+  require:
+    files: [go.mod]
+steps:
+  - name: bump
+    image: golang:1.26-alpine
+    run: go mod edit -go=1.26
+pullRequest:
+  title: "chore: bump Go to 1.26"
+  labels: [automated]
+`
+
+// invalidSpec has problems on lines 2, 7 and 9.
+const invalidSpec = `version: 1
+name: Bad_Name
+targets:
+  query: "org:octo-org"
+steps:
+  - name: bump
+    timout: 10m
+    run: echo hi
+pullrequest:
+  title: x
+`
+
+type world struct {
+	*stack.Stack
+	ctx context.Context
+}
+
+func newWorld(t *testing.T) *world {
+	s := stack.New(t, func(c *config.Config) { c.Campaign.ControlRepo = "octo-org/platform" })
+	ctx := context.Background()
+	if _, err := s.Fake.CreateOrg(ctx, githubfake.OrgSpec{Name: "octo-org", Repos: 4, Files: map[string]string{"go.mod": "module x\n\ngo 1.22\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Fake.CreateRepo(ctx, "octo-org", githubfake.RepoSpec{Name: "platform", Files: map[string]string{"README.md": "control\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	return &world{Stack: s, ctx: ctx}
+}
+
+// openSpecPR pushes files to a new branch and opens a pull request.
+func (w *world) openSpecPR(branch string, files map[string]string, deletes ...string) (int, string) {
+	w.T.Helper()
+	sha, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", branch, "alice", "specs", files, deletes...)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	n, err := w.Fake.OpenPullRequest(w.ctx, "octo-org", "platform", githubfake.PullRequestSpec{Title: branch, Head: branch, Base: "main"})
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	w.Settle()
+	return n, sha
+}
+
+func (w *world) checks(headSHA string) map[string]githubfake.CheckRunState {
+	out := map[string]githubfake.CheckRunState{}
+	for _, c := range w.Fake.CheckRuns("octo-org", "platform") {
+		if c.HeadSHA == headSHA {
+			out[c.Name] = c
+		}
+	}
+	return out
+}
+
+func (w *world) versions(name string) []store.SpecVersion {
+	w.T.Helper()
+	c, ok, err := w.Store.CampaignByName(w.ctx, "octo-org/platform", name)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	if !ok {
+		return nil
+	}
+	vs, err := w.Store.SpecVersions(w.ctx, c.ID)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return vs
+}
+
+func TestValidSpecPRGetsSuccessPlan(t *testing.T) {
+	w := newWorld(t)
+	_, sha := w.openSpecPR("add-bump-go", map[string]string{"campaigns/bump-go.yaml": validSpec})
+	c, ok := w.checks(sha)["campaign plan: bump-go"]
+	if !ok {
+		t.Fatalf("no plan check on %s; checks: %v", sha, w.Fake.CheckRuns("octo-org", "platform"))
+	}
+	if c.Status != "completed" || c.Conclusion != "success" || len(c.Annotations) != 0 {
+		t.Fatalf("plan = %s/%s with %d annotations: %s", c.Status, c.Conclusion, len(c.Annotations), c.Summary)
+	}
+	for _, want := range []string{"bump-go", "/campaign approve bump-go", "golang:1.26-alpine", "chore: bump Go to 1.26"} {
+		if !strings.Contains(c.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, c.Summary)
+		}
+	}
+	if !strings.Contains(c.Text, "+name: bump-go") {
+		t.Errorf("text lacks the spec diff:\n%s", c.Text)
+	}
+	if vs := w.versions("bump-go"); len(vs) != 0 {
+		t.Fatalf("an unmerged spec made versions: %v", vs)
+	}
+}
+
+func TestInvalidSpecPRGetsAnnotationsOnTheRightLines(t *testing.T) {
+	w := newWorld(t)
+	_, sha := w.openSpecPR("add-bad", map[string]string{"campaigns/bad.yaml": invalidSpec})
+	checks := w.checks(sha)
+	if len(checks) != 1 {
+		t.Fatalf("want one check, got %v", checks)
+	}
+	var c githubfake.CheckRunState
+	for _, c = range checks {
+	}
+	if c.Conclusion != "failure" {
+		t.Fatalf("conclusion %s", c.Conclusion)
+	}
+	_, diags := spec.Parse("campaigns/bad.yaml", []byte(invalidSpec))
+	if len(diags) == 0 || len(c.Annotations) != len(diags) {
+		t.Fatalf("%d annotations for %d diagnostics: %+v", len(c.Annotations), len(diags), c.Annotations)
+	}
+	lines := map[int]bool{}
+	for i, a := range c.Annotations {
+		if a.Path != "campaigns/bad.yaml" || a.StartLine != diags[i].Line || a.Message != diags[i].Message || a.AnnotationLevel != "failure" {
+			t.Errorf("annotation %d = %+v, want line %d %q", i, a, diags[i].Line, diags[i].Message)
+		}
+		lines[a.StartLine] = true
+	}
+	for _, l := range []int{2, 7, 9} {
+		if !lines[l] {
+			t.Errorf("no annotation on line %d: %+v", l, c.Annotations)
+		}
+	}
+}
+
+func TestMergeCreatesVersionsAndRemovalCloses(t *testing.T) {
+	w := newWorld(t)
+	n, _ := w.openSpecPR("add-bump-go", map[string]string{"campaigns/bump-go.yaml": validSpec})
+	if _, err := w.Fake.MergePullRequest(w.ctx, "octo-org", "platform", n, "bob", "merge"); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	vs := w.versions("bump-go")
+	if len(vs) != 1 || vs[0].Version != 1 || vs[0].YAML != validSpec {
+		t.Fatalf("after merge: %+v", vs)
+	}
+
+	// A change to the spec makes version 2.
+	changed := strings.Replace(validSpec, "go 1.26", "go 1.27", 1) + "# tweak\n"
+	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "main", "bob", "tweak", map[string]string{"campaigns/bump-go.yaml": changed}); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	if vs := w.versions("bump-go"); len(vs) != 2 || vs[1].Version != 2 || vs[1].YAML != changed {
+		t.Fatalf("after change: %+v", vs)
+	}
+
+	// A push that leaves the spec identical makes none; a broken spec keeps version 2 in force.
+	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "main", "bob", "docs", map[string]string{"README.md": "more\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "main", "bob", "oops", map[string]string{"campaigns/bump-go.yaml": "version: 1\nname: bump-go\n  bad: [\n"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	if vs := w.versions("bump-go"); len(vs) != 2 {
+		t.Fatalf("identical or invalid pushes made versions: %+v", vs)
+	}
+	if c, _, _ := w.Store.CampaignByName(w.ctx, "octo-org/platform", "bump-go"); c.State != store.CampaignActive {
+		t.Fatalf("an invalid spec closed the campaign: %+v", c)
+	}
+
+	// Removing the file closes the campaign.
+	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "main", "bob", "remove", nil, "campaigns/bump-go.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	c, ok, err := w.Store.CampaignByName(w.ctx, "octo-org/platform", "bump-go")
+	if err != nil || !ok || c.State != store.CampaignClosed || c.ClosedAt == nil {
+		t.Fatalf("after removal: %+v %v %v", c, ok, err)
+	}
+}
+
+func TestSynchronizeReplansTheNewHeadOnly(t *testing.T) {
+	w := newWorld(t)
+	_, first := w.openSpecPR("evolving", map[string]string{"campaigns/bump-go.yaml": invalidSpec})
+	second, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "evolving", "alice", "fix", map[string]string{"campaigns/bump-go.yaml": validSpec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	if c := w.checks(second)["campaign plan: bump-go"]; c.Conclusion != "success" {
+		t.Fatalf("new head plan = %+v", c)
+	}
+	if old := w.checks(first); len(old) != 1 {
+		t.Fatalf("old head should keep exactly its own plan, got %v", old)
+	}
+}
+
+func TestPushesElsewhereAreIgnored(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "feature", "alice", "wip", map[string]string{"campaigns/bump-go.yaml": validSpec}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "repo-0001", "main", "alice", "x", map[string]string{"campaigns/bump-go.yaml": validSpec}); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	if vs := w.versions("bump-go"); len(vs) != 0 {
+		t.Fatalf("a push off the control repository's default branch made versions: %+v", vs)
+	}
+}

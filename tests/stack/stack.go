@@ -1,0 +1,138 @@
+// Package stack starts campaignbot's whole backend for integration tests:
+// githubfake as GitHub, a fresh PostgreSQL database, a Redis database of
+// its own, the HTTP server (githubfake's webhooks point at it) and a
+// worker. Everything stops when the test ends.
+package stack
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/campaignbot/campaignbot/app"
+	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/fixtures/githubfake"
+	"github.com/campaignbot/campaignbot/store"
+	"github.com/campaignbot/campaignbot/store/storetest"
+)
+
+// WebhookSecret is the secret githubfake signs deliveries with.
+const WebhookSecret = "stack-webhook-secret"
+
+// Stack is one running backend.
+type Stack struct {
+	T      testing.TB
+	Fake   *githubfake.Fake
+	Store  *store.Store
+	Config config.Config
+	Server *httptest.Server
+
+	mu         sync.Mutex
+	stopWorker func()
+}
+
+// New starts the stack; mutate adjusts the configuration first.
+func New(t testing.TB, mutate ...func(*config.Config)) *Stack {
+	t.Helper()
+	fake := githubfake.NewT(t)
+	st, dbURL := storetest.NewStore(t)
+	cfg := config.Default()
+	cfg.DatabaseURL = dbURL
+	cfg.RedisURL = storetest.NewRedis(t)
+	cfg.GitHub.V3APIURL = fake.V3URL()
+	cfg.GitHub.V4APIURL = fake.V4URL()
+	cfg.GitHub.App.IntegrationID = fake.AppID()
+	cfg.GitHub.App.PrivateKey = string(fake.PrivateKeyPEM())
+	cfg.GitHub.App.WebhookSecret = WebhookSecret
+	cfg.Worker.Concurrency = 8
+	cfg.Worker.ShutdownTimeout = time.Second
+	cfg.Log.Level = "warn"
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	if err := cfg.Validate(config.RoleWorker); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := app.NewServer(context.Background(), cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	fake.SetWebhook(hs.URL+"/api/github/hook", WebhookSecret)
+	s := &Stack{T: t, Fake: fake, Store: st, Config: cfg, Server: hs}
+	s.StartWorker()
+	return s
+}
+
+// StartWorker starts a worker (New starts one); StopWorker stops it.
+func (s *Stack) StartWorker(opts ...app.WorkerOption) {
+	s.T.Helper()
+	w, err := app.NewWorker(context.Background(), s.Config, zerolog.Nop(), opts...)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done; w.Close() }) }
+	s.mu.Lock()
+	s.stopWorker = stop
+	s.mu.Unlock()
+	s.T.Cleanup(stop)
+}
+
+// StopWorker stops the running worker.
+func (s *Stack) StopWorker() {
+	s.mu.Lock()
+	stop := s.stopWorker
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Settle waits until githubfake has delivered every webhook and the
+// worker has processed every stored delivery.
+func (s *Stack) Settle() {
+	s.T.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := s.Fake.FlushWebhooks(ctx); err != nil {
+			s.T.Fatal(err)
+		}
+		open := 0
+		for _, state := range []string{store.DeliveryPending, store.DeliveryProcessing, store.DeliveryFailed} {
+			n, err := s.Store.CountDeliveries(ctx, state)
+			if err != nil {
+				s.T.Fatal(err)
+			}
+			open += n
+		}
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.T.Fatalf("stack did not settle: %d deliveries unprocessed", open)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// WaitFor polls cond until it holds or 30 s pass.
+func (s *Stack) WaitFor(what string, cond func() bool) {
+	s.T.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.T.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
