@@ -50,6 +50,9 @@ type SpecPlan struct {
 	// TargetsErr says why they could not.
 	Targets    *Targets
 	TargetsErr error
+	// NameClash is set when another file of the same pull request uses the
+	// same campaign name; check names then carry the path to stay apart.
+	NameClash bool
 }
 
 // Planner plans pull requests on the control repository.
@@ -113,6 +116,13 @@ func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Sna
 			Diff: unifiedDiff(path, string(f.Data), "")})
 	}
 	slices.SortFunc(plans, func(a, b SpecPlan) int { return strings.Compare(a.Path, b.Path) })
+	names := map[string]int{}
+	for _, sp := range plans {
+		names[sp.Name]++
+	}
+	for i := range plans {
+		plans[i].NameClash = plans[i].Name != "" && names[plans[i].Name] > 1
+	}
 	return plans
 }
 

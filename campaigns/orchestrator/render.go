@@ -40,6 +40,9 @@ type CheckOutput struct {
 
 // CheckName is the check run's name for a spec.
 func (sp SpecPlan) CheckName() string {
+	if sp.Name != "" && sp.NameClash {
+		return CheckNamePrefix + sp.Name + " (" + sp.Path + ")"
+	}
 	if sp.Name != "" {
 		return CheckNamePrefix + sp.Name
 	}

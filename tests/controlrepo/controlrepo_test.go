@@ -233,3 +233,59 @@ func TestPushesElsewhereAreIgnored(t *testing.T) {
 		t.Fatalf("a push off the control repository's default branch made versions: %+v", vs)
 	}
 }
+
+func TestBadSpecFilesGetClearFailures(t *testing.T) {
+	w := newWorld(t)
+	var many strings.Builder
+	many.WriteString(validSpec)
+	for i := range 60 {
+		many.WriteString("unknown" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ": 1\n")
+	}
+	files := map[string]string{
+		"campaigns/binary.yaml": "version: 1\x00\x01\x02",
+		"campaigns/huge.yaml":   validSpec + "# " + strings.Repeat("x", 300<<10) + "\n",
+		"campaigns/dup.yaml":    strings.Replace(validSpec, "description: Raise", "description: Also raise", 1),
+		"campaigns/first.yaml":  validSpec,
+		"campaigns/many.yaml":   strings.Replace(many.String(), "name: bump-go", "name: many", 1),
+		"campaigns/tmpl.yaml":   strings.Replace(strings.Replace(validSpec, "name: bump-go", "name: tmpl", 1), `title: "chore: bump Go to 1.26"`, `title: "{{ .Repository.Nmae }"`, 1),
+	}
+	_, sha := w.openSpecPR("bad-inputs", files)
+	checks := w.checks(sha)
+	want := map[string]string{
+		"campaign plan: campaigns/binary.yaml":          "binary",
+		"campaign plan: campaigns/huge.yaml":            "too large",
+		"campaign plan: bump-go (campaigns/dup.yaml)":   "",
+		"campaign plan: bump-go (campaigns/first.yaml)": "already used by campaigns/dup.yaml",
+		"campaign plan: many":                           "unknown key",
+		"campaign plan: tmpl":                           "template",
+	}
+	for name, msg := range want {
+		c, ok := checks[name]
+		if !ok {
+			t.Errorf("no check %q; have %v", name, keys(checks))
+			continue
+		}
+		if msg == "" {
+			continue
+		}
+		if c.Conclusion != "failure" || !strings.Contains(strings.ToLower(c.Summary), msg) {
+			t.Errorf("%s: %s, summary lacks %q:\n%s", name, c.Conclusion, msg, c.Summary)
+		}
+	}
+	// dup.yaml and first.yaml share a name: the later file (by path) fails, each check keeps its own name.
+	if c := checks["campaign plan: bump-go (campaigns/dup.yaml)"]; c.Conclusion != "success" {
+		t.Errorf("the first file with the name should plan fine: %s %s", c.Conclusion, c.Summary)
+	}
+	// More than GitHub's 50 annotations per request all arrive.
+	if c := checks["campaign plan: many"]; len(c.Annotations) < 60 {
+		t.Errorf("many.yaml has %d annotations, want at least 60", len(c.Annotations))
+	}
+}
+
+func keys(m map[string]githubfake.CheckRunState) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
