@@ -12,34 +12,49 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/handlers/tasks"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
+	"github.com/campaignbot/campaignbot/runner"
 	"github.com/campaignbot/campaignbot/store"
 )
 
 // Worker is the Asynq role: it runs the handlers for every stored delivery
 // and sweeps for deliveries whose queue entry was lost.
 type Worker struct {
-	cfg     config.Config
-	logger  zerolog.Logger
-	store   *store.Store
-	redis   *redis.Client
-	queue   *queue.Client
-	mux     *asynq.ServeMux
-	sweeper *webhook.Sweeper
+	cfg      config.Config
+	logger   zerolog.Logger
+	store    *store.Store
+	redis    *redis.Client
+	queue    *queue.Client
+	mux      *asynq.ServeMux
+	sweepers []tasks.Sweeper
 }
 
 // WorkerOption customises a Worker (tests add handlers).
 type WorkerOption func(*workerOptions)
 
 type workerOptions struct {
-	extra []githubapp.EventHandler
+	extra    []githubapp.EventHandler
+	executor runner.Executor
+	results  orchestrator.ResultStore
 }
 
 // WithEventHandlers puts handlers before the built-in ones.
 func WithEventHandlers(h ...githubapp.EventHandler) WorkerOption {
 	return func(o *workerOptions) { o.extra = append(o.extra, h...) }
+}
+
+// WithExecutor replaces the configured executor (tests, the sandbox).
+func WithExecutor(e runner.Executor) WorkerOption {
+	return func(o *workerOptions) { o.executor = e }
+}
+
+// WithResultStore replaces where execution results are kept.
+func WithResultStore(r orchestrator.ResultStore) WorkerOption {
+	return func(o *workerOptions) { o.results = r }
 }
 
 // NewWorker connects to PostgreSQL and Redis and registers the task
@@ -69,15 +84,34 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(prometheus.NewRegistry()))
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
-	return &Worker{
+	w := &Worker{
 		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux,
-		sweeper: webhook.NewSweeper(st, q, cfg.Worker.SweepAge),
-	}, nil
+		sweepers: []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)},
+	}
+	if o.executor != nil {
+		gitURL := cfg.Runner.GitURL
+		r := orchestrator.NewRunner(st, o.executor, o.results, orchestrator.RunnerConfig{
+			CloneURL:    func(repo string) string { return gitURL + repo + ".git" },
+			Lease:       cfg.Runner.Lease,
+			MaxAttempts: cfg.Runner.MaxAttempts,
+		})
+		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
+	}
+	return w, nil
 }
 
-// Sweep runs one pass of the delivery sweeper now.
+// Sweep runs one pass of every sweeper now and returns how much they
+// enqueued again.
 func (w *Worker) Sweep(ctx context.Context) (int, error) {
-	return w.sweeper.Sweep(w.logger.WithContext(ctx))
+	total := 0
+	for _, s := range w.sweepers {
+		n, err := s.Sweep(w.logger.WithContext(ctx))
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Close releases the connections.
@@ -93,10 +127,12 @@ func (w *Worker) Close() {
 func (w *Worker) Run(ctx context.Context) error {
 	baseCtx := w.logger.WithContext(context.Background())
 	srv := asynq.NewServerFromRedisClient(w.redis, asynq.Config{
-		Concurrency:     w.cfg.Worker.Concurrency,
-		Queues:          map[string]int{queue.Tasks: 1},
-		BaseContext:     func() context.Context { return baseCtx },
-		RetryDelayFunc:  retryDelay,
+		Concurrency:    w.cfg.Worker.Concurrency,
+		Queues:         map[string]int{queue.Tasks: 1},
+		BaseContext:    func() context.Context { return baseCtx },
+		RetryDelayFunc: retryDelay,
+		// Waiting for a lease or a throttle is not a failed attempt.
+		IsFailure:       func(err error) bool { _, wait := queue.IsRetryLater(err); return !wait },
 		ShutdownTimeout: w.cfg.Worker.ShutdownTimeout,
 		Logger:          asynqLogger{w.logger.With().Str("component", "asynq").Logger()},
 		LogLevel:        asynq.WarnLevel,
@@ -116,7 +152,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.logger.Info().Int("concurrency", w.cfg.Worker.Concurrency).Str("queue", queue.Tasks).Str("version", Version).Msg("worker started")
 	sweepCtx, stopSweep := context.WithCancel(baseCtx)
 	done := make(chan struct{})
-	go func() { defer close(done); w.sweeper.Run(sweepCtx, w.cfg.Worker.SweepInterval) }()
+	go func() { defer close(done); tasks.RunSweepers(sweepCtx, w.cfg.Worker.SweepInterval, w.sweepers...) }()
 	<-ctx.Done()
 	w.logger.Info().Msg("shutting down: waiting for running tasks")
 	stopSweep()
@@ -125,8 +161,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// retryDelay is exponential backoff with full jitter: 1s, 2s, 4s ... capped at 10 minutes.
-func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// retryDelay is exponential backoff with jitter: 1s, 2s, 4s ... capped at
+// 10 minutes; a RetryLater says its own delay.
+func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if rl, ok := queue.IsRetryLater(err); ok {
+		return rl.After
+	}
 	d := time.Second << min(n, 10)
 	if d > 10*time.Minute {
 		d = 10 * time.Minute

@@ -29,7 +29,17 @@ type Config struct {
 
 	Campaign Campaign `yaml:"campaign"`
 	Worker   Worker   `yaml:"worker"`
+	Runner   Runner   `yaml:"runner"`
 	Log      Log      `yaml:"log"`
+}
+
+// Runner configures how repo tasks execute (RUNNER_).
+type Runner struct {
+	Executor    string        `yaml:"executor" env:"RUNNER_EXECUTOR" doc:"local (sandboxed processes on the worker) or kube (one Kubernetes Job per task)."`
+	GitURL      string        `yaml:"git_url" env:"RUNNER_GIT_URL" doc:"Base URL repositories are cloned from: <git_url><owner>/<name>.git."`
+	Lease       time.Duration `yaml:"lease" env:"RUNNER_LEASE" doc:"How long a worker's claim on a running task lasts without a heartbeat; a dead worker's tasks move on after it."`
+	MaxAttempts int           `yaml:"max_attempts" env:"RUNNER_MAX_ATTEMPTS" doc:"Attempts of a task that fails for a retryable reason before it is failed for good (and sent to the dead-letter queue)."`
+	WorkDir     string        `yaml:"work_dir" env:"RUNNER_WORK_DIR" doc:"Where the local executor makes its temporary checkouts (default: the system temp dir)."`
 }
 
 // Campaign configures the HTTP server and the campaign service (CAMPAIGN_).
@@ -74,6 +84,12 @@ func Default() Config {
 			SweepInterval:   30 * time.Second,
 			SweepAge:        2 * time.Minute,
 			ShutdownTimeout: 25 * time.Second,
+		},
+		Runner: Runner{
+			Executor:    "local",
+			GitURL:      "https://github.com/",
+			Lease:       time.Minute,
+			MaxAttempts: 3,
 		},
 		Log: Log{Format: "json", Level: "info"},
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/rand"
+	"flag"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 )
+
+var update = flag.Bool("update", false, "rewrite docs/operations.md's configuration reference")
 
 func env(m map[string]string) Lookup {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
@@ -150,8 +153,14 @@ func TestReferenceIsCurrent(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("docs/operations.md lacks the %q ... %q markers", begin, end)
 	}
+	if *update {
+		s = s[:i+len(begin)] + Reference() + s[j:]
+		if err := os.WriteFile("../docs/operations.md", []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if got, want := s[i+len(begin):j], Reference(); got != want {
-		t.Fatalf("docs/operations.md's configuration reference is stale; replace it with:\n%s", want)
+		t.Fatalf("docs/operations.md's configuration reference is stale: run go test ./config/ -run Reference -update\n%s", want)
 	}
 }
 

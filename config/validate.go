@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // Role names the part of the binary that is starting; each needs different settings.
@@ -78,6 +79,22 @@ func (c *Config) Validate(role Role) error {
 		}
 	}
 	if role == RoleWorker {
+		switch c.Runner.Executor {
+		case "local", "kube":
+		default:
+			add("RUNNER_EXECUTOR: %q is not local or kube", c.Runner.Executor)
+		}
+		if err := checkURL(c.Runner.GitURL, "http", "https"); err != nil {
+			add("RUNNER_GIT_URL: %v", err)
+		} else if !strings.HasSuffix(c.Runner.GitURL, "/") {
+			add("RUNNER_GIT_URL: %q must end with /", c.Runner.GitURL)
+		}
+		if c.Runner.Lease < 10*time.Second {
+			add("RUNNER_LEASE must be at least 10s")
+		}
+		if c.Runner.MaxAttempts < 1 {
+			add("RUNNER_MAX_ATTEMPTS must be at least 1")
+		}
 		if c.Worker.Concurrency < 1 {
 			add("CAMPAIGN_WORKER_CONCURRENCY must be at least 1")
 		}

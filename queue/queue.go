@@ -129,3 +129,28 @@ func (d *DeadLetters) ReplayAll() (int, error) {
 	}
 	return n, nil
 }
+
+// TypeExecute runs one repo task's steps; its payload is the task's UUID.
+const TypeExecute = "campaign:execute"
+
+// EnqueueExecute enqueues the execution of a repo task under its dedupe key.
+func (c *Client) EnqueueExecute(ctx context.Context, taskID, dedupeKey string) (bool, error) {
+	return c.Enqueue(ctx, TypeExecute, "execute:"+dedupeKey, []byte(taskID))
+}
+
+// RetryLater is returned by a task handler that could not start yet (a
+// lease held elsewhere, a throttle): the task runs again after After
+// without counting as a failed attempt.
+type RetryLater struct {
+	After  time.Duration
+	Reason string
+}
+
+func (e *RetryLater) Error() string { return "retry later: " + e.Reason }
+
+// IsRetryLater reports whether err asks for a delay rather than a retry.
+func IsRetryLater(err error) (*RetryLater, bool) {
+	var rl *RetryLater
+	ok := errors.As(err, &rl)
+	return rl, ok
+}

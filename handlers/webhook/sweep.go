@@ -49,19 +49,3 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	}
 	return requeued, nil
 }
-
-// Run sweeps every interval until ctx ends.
-func (s *Sweeper) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				zerolog.Ctx(ctx).Error().Err(err).Msg("delivery sweep failed")
-			}
-		}
-	}
-}

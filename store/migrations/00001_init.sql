@@ -81,7 +81,8 @@ CREATE TABLE runs (
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     started_at       TIMESTAMPTZ,
     finished_at      TIMESTAMPTZ,
-    updated_at       TIMESTAMPTZ NOT NULL DEFAULT now()
+    updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (spec_version_id)               -- one run per spec version: a repeated start is a no-op
 );
 CREATE INDEX runs_campaign ON runs (campaign_id, id DESC);
 
@@ -99,16 +100,20 @@ CREATE TABLE repo_tasks (
     pr_url           TEXT,
     pr_node_id       TEXT,
     head_sha         TEXT,
-    base_sha         TEXT,
+    base_branch      TEXT,
+    base_sha         TEXT,                           -- the commit the change is made on
     patch_hash       TEXT,
     last_pushed_sha  TEXT,
     error            TEXT,
+    log_tail         TEXT,
+    result_key       TEXT,                           -- artifact holding the change (patch_ready)
     lease_until      TIMESTAMPTZ,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (run_id, repository)
 );
 CREATE INDEX repo_tasks_run_state ON repo_tasks (run_id, state);
+CREATE INDEX repo_tasks_in_flight ON repo_tasks (updated_at) WHERE state IN ('queued', 'running');
 
 CREATE TABLE artifacts (
     id           BIGSERIAL PRIMARY KEY,

@@ -1,0 +1,124 @@
+package orchestrator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	"github.com/rs/zerolog"
+
+	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/store"
+)
+
+// RunStore persists runs and their tasks.
+type RunStore interface {
+	CreateRun(ctx context.Context, r store.Run, tasks []store.NewTask) (store.Run, []store.RepoTask, bool, error)
+}
+
+// TaskQueue enqueues repo-task executions under their dedupe keys.
+type TaskQueue interface {
+	EnqueueExecute(ctx context.Context, taskID, dedupeKey string) (bool, error)
+}
+
+// Target is one repository a run will change, with the commit to change.
+type Target struct {
+	FullName      string
+	ID            int64
+	DefaultBranch string
+	HeadSHA       string
+}
+
+// TargetResolver resolves a spec's targets with the base commits to use.
+type TargetResolver interface {
+	Resolve(ctx context.Context, installationID int64, t spec.Targets) ([]Target, error)
+}
+
+// Starter starts runs: one repo task per target, written with the run in
+// one transaction, then one execute task each on the queue.
+type Starter struct {
+	store   RunStore
+	targets TargetResolver
+	queue   TaskQueue
+}
+
+// NewStarter returns a Starter.
+func NewStarter(st RunStore, targets TargetResolver, q TaskQueue) *Starter {
+	return &Starter{store: st, targets: targets, queue: q}
+}
+
+// StartInput names the spec version to run.
+type StartInput struct {
+	CampaignID     int64
+	Version        store.SpecVersion
+	Spec           *spec.Spec
+	InstallationID int64
+	ControlSHA     string
+}
+
+// DedupeKey is sha256(campaign_id + repo + spec_version + task_type +
+// desired_patch_hash) (DESIGN.md §6), the queue's task id: the same work
+// is never queued twice.
+func DedupeKey(campaignID int64, repo string, specVersion int, taskType, desiredPatchHash string) string {
+	h := sha256.New()
+	for _, part := range []string{strconv.FormatInt(campaignID, 10), repo, strconv.Itoa(specVersion), taskType, desiredPatchHash} {
+		h.Write([]byte(part))
+		h.Write([]byte{0}) // separator: "1"+"23" must not equal "12"+"3"
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Start resolves targets, creates the run and its tasks, and enqueues
+// them. Starting the same version again finds the run and re-enqueues
+// only what is still queued, which the task ids make a no-op.
+func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.RepoTask, error) {
+	targets, err := s.targets.Resolve(ctx, in.InstallationID, in.Spec.Targets)
+	if err != nil {
+		return store.Run{}, nil, fmt.Errorf("resolve targets of %s v%d: %w", in.Spec.Name, in.Version.Version, err)
+	}
+	sizes := in.Spec.Rollout.WaveSizes(len(targets))
+	tasks := make([]store.NewTask, len(targets))
+	for i, t := range targets {
+		tasks[i] = store.NewTask{
+			Repository: t.FullName, RepositoryID: t.ID, Wave: waveOf(i, sizes),
+			DedupeKey:  DedupeKey(in.CampaignID, t.FullName, in.Version.Version, "execute", ""),
+			BaseBranch: t.DefaultBranch, BaseSHA: t.HeadSHA,
+		}
+	}
+	run, stored, created, err := s.store.CreateRun(ctx, store.Run{
+		CampaignID: in.CampaignID, SpecVersionID: in.Version.ID, State: store.RunRunning,
+		InstallationID: in.InstallationID, ControlSHA: in.ControlSHA,
+	}, tasks)
+	if err != nil {
+		return run, nil, err
+	}
+	enqueued := 0
+	for _, t := range stored {
+		if t.State != store.TaskQueued {
+			continue
+		}
+		ok, err := s.queue.EnqueueExecute(ctx, t.ID.String(), t.DedupeKey)
+		if err != nil {
+			// The rows are the truth: the sweeper enqueues what this missed.
+			return run, stored, fmt.Errorf("enqueue tasks of run %d: %w", run.ID, err)
+		}
+		if ok {
+			enqueued++
+		}
+	}
+	zerolog.Ctx(ctx).Info().Int64("run_id", run.ID).Bool("new_run", created).Int("tasks", len(stored)).Int("enqueued", enqueued).
+		Msg("run started")
+	return run, stored, nil
+}
+
+// waveOf returns the wave index of the i-th target given cumulative wave sizes.
+func waveOf(i int, cumulative []int) int {
+	for w, n := range cumulative {
+		if i < n {
+			return w
+		}
+	}
+	return max(len(cumulative)-1, 0)
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Run states (DESIGN.md §5).
+const (
+	RunPlanned          = "planned"
+	RunAwaitingApproval = "awaiting_approval"
+	RunRunning          = "running"
+	RunPaused           = "paused"
+	RunCompleted        = "completed"
+	RunCancelled        = "cancelled"
+	RunFailed           = "failed"
+)
+
+// Repo task states (DESIGN.md §5).
+const (
+	TaskPending    = "pending"
+	TaskQueued     = "queued"
+	TaskRunning    = "running"
+	TaskNoChanges  = "no_changes"
+	TaskPatchReady = "patch_ready"
+	TaskFailed     = "failed"
+	TaskSkipped    = "skipped"
+)
+
+// Run is one execution of a spec version.
+type Run struct {
+	ID             int64
+	CampaignID     int64
+	SpecVersionID  int64
+	State          string
+	InstallationID int64
+	ControlSHA     string
+	CreatedAt      time.Time
+}
+
+// RepoTask is one target repository of a run.
+type RepoTask struct {
+	ID           uuid.UUID
+	RunID        int64
+	Repository   string
+	RepositoryID int64
+	State        string
+	Attempts     int
+	DedupeKey    string
+	Wave         int
+	BaseBranch   string
+	BaseSHA      string
+	PatchHash    string
+	ResultKey    string
+	Error        string
+	LogTail      string
+	LeaseUntil   *time.Time
+	UpdatedAt    time.Time
+}
+
+// NewTask is a target of a run about to start, with the base commit
+// target selection saw (the change is made on it).
+type NewTask struct {
+	Repository   string
+	RepositoryID int64
+	DedupeKey    string
+	Wave         int
+	BaseBranch   string
+	BaseSHA      string
+}
+
+// CreateRun writes a run and one queued repo task per target in one
+// transaction. A run for the same spec version that exists already is
+// returned as it is (created false), so a repeated start adds nothing.
+func (s *Store) CreateRun(ctx context.Context, r Run, tasks []NewTask) (Run, []RepoTask, bool, error) {
+	var out []RepoTask
+	created := false
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+INSERT INTO runs (campaign_id, spec_version_id, state, installation_id, control_sha, started_at)
+VALUES ($1, $2, $3, $4, $5, now())
+ON CONFLICT (spec_version_id) DO NOTHING
+RETURNING id, created_at`, r.CampaignID, r.SpecVersionID, r.State, r.InstallationID, r.ControlSHA).Scan(&r.ID, &r.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if err := tx.QueryRow(ctx, `SELECT id, state, created_at FROM runs WHERE spec_version_id = $1`, r.SpecVersionID).
+				Scan(&r.ID, &r.State, &r.CreatedAt); err != nil {
+				return fmt.Errorf("read existing run of spec version %d: %w", r.SpecVersionID, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("create run of spec version %d: %w", r.SpecVersionID, err)
+		}
+		created = true
+		rows := make([][]any, len(tasks))
+		for i, t := range tasks {
+			id := uuid.New()
+			var repoID *int64
+			if t.RepositoryID != 0 {
+				repoID = &t.RepositoryID
+			}
+			rows[i] = []any{id, r.ID, t.Repository, repoID, TaskQueued, t.DedupeKey, t.Wave, t.BaseBranch, t.BaseSHA}
+			out = append(out, RepoTask{ID: id, RunID: r.ID, Repository: t.Repository, RepositoryID: t.RepositoryID, State: TaskQueued,
+				DedupeKey: t.DedupeKey, Wave: t.Wave, BaseBranch: t.BaseBranch, BaseSHA: t.BaseSHA})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"repo_tasks"},
+			[]string{"id", "run_id", "repository", "repository_id", "state", "dedupe_key", "wave", "base_branch", "base_sha"}, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("create %d repo tasks of run %d: %w", len(tasks), r.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return r, nil, false, err
+	}
+	if !created {
+		out, err = s.RunTasks(ctx, r.ID)
+	}
+	return r, out, created, err
+}
+
+const repoTaskCols = `id, run_id, repository, COALESCE(repository_id, 0), state, attempts, dedupe_key, wave,
+COALESCE(base_branch, ''), COALESCE(base_sha, ''), COALESCE(patch_hash, ''), COALESCE(result_key, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, updated_at`
+
+func scanRepoTask(r pgx.Row) (RepoTask, error) {
+	var t RepoTask
+	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
+		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt)
+	return t, err
+}
+
+// RunTasks lists a run's repo tasks by repository.
+func (s *Store) RunTasks(ctx context.Context, runID int64) ([]RepoTask, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 ORDER BY repository`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks of run %d: %w", runID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list tasks of run %d: %w", runID, err)
+	}
+	return out, nil
+}
+
+// GetRepoTask reads one repo task.
+func (s *Store) GetRepoTask(ctx context.Context, id uuid.UUID) (RepoTask, error) {
+	t, err := scanRepoTask(s.pool.QueryRow(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE id = $1`, id))
+	if err != nil {
+		return t, fmt.Errorf("read repo task %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Claim outcomes.
+var (
+	// ErrTaskLeased: another worker holds the task's lease; try again after it.
+	ErrTaskLeased = errors.New("repo task is leased by another worker")
+)
+
+// ClaimRepoTask moves a queued task (or a running one whose lease has
+// expired: its worker died) to running under a new lease. ok is false
+// when the task is finished, failed or skipped: nothing to do.
+func (s *Store) ClaimRepoTask(ctx context.Context, id uuid.UUID, lease time.Duration) (RepoTask, bool, error) {
+	t, err := scanRepoTask(s.pool.QueryRow(ctx, `
+UPDATE repo_tasks SET state = 'running', attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
+WHERE id = $1 AND (state = 'queued' OR (state = 'running' AND lease_until < now()))
+RETURNING `+repoTaskCols, id, lease.Seconds()))
+	if err == nil {
+		return t, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return t, false, fmt.Errorf("claim repo task %s: %w", id, err)
+	}
+	cur, err := s.GetRepoTask(ctx, id)
+	if err != nil {
+		return cur, false, err
+	}
+	if cur.State == TaskRunning {
+		return cur, false, ErrTaskLeased
+	}
+	return cur, false, nil
+}
+
+// ExtendLease keeps a running task's lease alive; false means it was lost.
+func (s *Store) ExtendLease(ctx context.Context, id uuid.UUID, lease time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE repo_tasks SET lease_until = now() + make_interval(secs => $2) WHERE id = $1 AND state = 'running'`, id, lease.Seconds())
+	if err != nil {
+		return false, fmt.Errorf("extend lease of repo task %s: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// TaskOutcome is how an execution ended.
+type TaskOutcome struct {
+	State     string // no_changes | patch_ready | queued (retry) | failed
+	BaseSHA   string
+	PatchHash string
+	ResultKey string
+	Error     string
+	LogTail   string
+}
+
+// FinishRepoTask records an execution's outcome on a running task.
+func (s *Store) FinishRepoTask(ctx context.Context, id uuid.UUID, o TaskOutcome) error {
+	_, err := s.pool.Exec(ctx, `
+UPDATE repo_tasks SET state = $2, base_sha = COALESCE(NULLIF($3, ''), base_sha), patch_hash = NULLIF($4, ''), result_key = NULLIF($5, ''),
+    error = NULLIF($6, ''), log_tail = NULLIF($7, ''), lease_until = NULL, updated_at = now()
+WHERE id = $1 AND state = 'running'`, id, o.State, o.BaseSHA, o.PatchHash, o.ResultKey, o.Error, o.LogTail)
+	if err != nil {
+		return fmt.Errorf("record outcome of repo task %s: %w", id, err)
+	}
+	return nil
+}
+
+// RequeueFailedTasks puts failed tasks of a run (or the one named) back to
+// queued with fresh attempts, for /campaign retry and DLQ replays.
+func (s *Store) RequeueFailedTasks(ctx context.Context, runID int64, repository string) ([]RepoTask, error) {
+	rows, err := s.pool.Query(ctx, `
+UPDATE repo_tasks SET state = 'queued', attempts = 0, error = NULL, updated_at = now()
+WHERE run_id = $1 AND state = 'failed' AND ($2 = '' OR repository = $2)
+RETURNING `+repoTaskCols, runID, repository)
+	if err != nil {
+		return nil, fmt.Errorf("requeue failed tasks of run %d: %w", runID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
+	if err != nil {
+		return nil, fmt.Errorf("requeue failed tasks of run %d: %w", runID, err)
+	}
+	return out, nil
+}
+
+// InFlightTasks lists tasks that should be in the queue or running but
+// have not moved for olderThan: queued ones, and running ones whose lease
+// expired. The sweeper enqueues them again.
+func (s *Store) InFlightTasks(ctx context.Context, olderThan time.Time, limit int) ([]RepoTask, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
+WHERE state IN ('queued', 'running') AND updated_at < $1 AND (state = 'queued' OR lease_until < now())
+ORDER BY updated_at LIMIT $2`, olderThan, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list in-flight tasks: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list in-flight tasks: %w", err)
+	}
+	return out, nil
+}
+
+// TaskContext is what executing a task needs besides the task itself.
+type TaskContext struct {
+	Task         RepoTask
+	Run          Run
+	CampaignName string
+	SpecVersion  int
+	SpecYAML     string
+}
+
+// LoadTaskContext reads a task with its run and spec version.
+func (s *Store) LoadTaskContext(ctx context.Context, t RepoTask) (TaskContext, error) {
+	tc := TaskContext{Task: t}
+	err := s.pool.QueryRow(ctx, `
+SELECT r.id, r.campaign_id, r.spec_version_id, r.state, COALESCE(r.installation_id, 0), r.control_sha, r.created_at,
+       c.name, v.version, v.yaml
+FROM runs r JOIN campaigns c ON c.id = r.campaign_id JOIN spec_versions v ON v.id = r.spec_version_id
+WHERE r.id = $1`, t.RunID).Scan(&tc.Run.ID, &tc.Run.CampaignID, &tc.Run.SpecVersionID, &tc.Run.State, &tc.Run.InstallationID,
+		&tc.Run.ControlSHA, &tc.Run.CreatedAt, &tc.CampaignName, &tc.SpecVersion, &tc.SpecYAML)
+	if err != nil {
+		return tc, fmt.Errorf("load run %d of repo task %s: %w", t.RunID, t.ID, err)
+	}
+	return tc, nil
+}

@@ -1,0 +1,318 @@
+// Package execution_test runs campaign runs through the real worker,
+// queue and database: fan-out, exactly-once execution across worker kills
+// and a flushed Redis, retries and the dead-letter queue.
+package execution_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/campaignbot/campaignbot/app"
+	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/queue"
+	"github.com/campaignbot/campaignbot/runner"
+	"github.com/campaignbot/campaignbot/store"
+	"github.com/campaignbot/campaignbot/tests/stack"
+)
+
+const specYAML = `version: 1
+name: touch
+targets:
+  query: "org:octo-org"
+steps:
+  - name: touch
+    run: echo hi > HELLO
+pullRequest:
+  title: add HELLO
+`
+
+// recordingExecutor stands in for a real executor: it records every
+// execution that completes and can hold or fail them.
+type recordingExecutor struct {
+	mu        sync.Mutex
+	completed map[string]int
+	started   map[string]int
+	hold      chan struct{} // while non-nil and open, executions block
+	fail      func(repo string, attempt int) error
+}
+
+func newRecorder() *recordingExecutor {
+	return &recordingExecutor{completed: map[string]int{}, started: map[string]int{}}
+}
+
+func (r *recordingExecutor) Execute(ctx context.Context, req runner.Request) (*runner.Result, error) {
+	r.mu.Lock()
+	r.started[req.Repository]++
+	attempt := r.started[req.Repository]
+	hold, fail := r.hold, r.fail
+	r.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if fail != nil {
+		if err := fail(req.Repository, attempt); err != nil {
+			return nil, err
+		}
+	}
+	if req.BaseSHA == "" || req.CloneURL == "" || len(req.Steps) != 1 {
+		return nil, fmt.Errorf("bad request: %+v", req)
+	}
+	r.mu.Lock()
+	r.completed[req.Repository]++
+	r.mu.Unlock()
+	return &runner.Result{Changed: []runner.FileChange{{Path: "HELLO", Mode: runner.ModeFile, Content: []byte("hi\n")}},
+		PatchHash: "h-" + req.Repository, BaseSHA: req.BaseSHA}, nil
+}
+
+func (r *recordingExecutor) counts() (started, completed map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, c := map[string]int{}, map[string]int{}
+	for k, v := range r.started {
+		s[k] = v
+	}
+	for k, v := range r.completed {
+		c[k] = v
+	}
+	return s, c
+}
+
+type memResults struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]*runner.Result
+}
+
+func (m *memResults) SaveResult(_ context.Context, id uuid.UUID, r *runner.Result) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[id] = r
+	return "mem/" + id.String(), nil
+}
+
+type staticTargets []orchestrator.Target
+
+func (s staticTargets) Resolve(context.Context, int64, spec.Targets) ([]orchestrator.Target, error) {
+	return s, nil
+}
+
+type world struct {
+	*stack.Stack
+	ctx     context.Context
+	exec    *recordingExecutor
+	results *memResults
+	rdb     *redis.Client
+	run     store.Run
+}
+
+func newWorld(t *testing.T, repos int, mutate ...func(*config.Config)) *world {
+	s := stack.New(t, append([]func(*config.Config){func(c *config.Config) {
+		c.Runner.Lease = 10 * time.Second
+		c.Worker.SweepAge = time.Millisecond
+		c.Worker.SweepInterval = time.Hour // tests sweep by hand
+	}}, mutate...)...)
+	s.StopWorker()
+	w := &world{Stack: s, ctx: context.Background(), exec: newRecorder(), results: &memResults{m: map[uuid.UUID]*runner.Result{}}}
+	opt, _ := redis.ParseURL(s.Config.RedisURL)
+	w.rdb = redis.NewClient(opt)
+	t.Cleanup(func() { w.rdb.Close() })
+
+	res, err := s.Store.ApplySpecSync(w.ctx, store.SpecSync{ControlRepo: "octo-org/platform", CommitSHA: "c1",
+		Valid: []store.SyncedSpec{{Name: "touch", Path: "campaigns/touch.yaml", YAML: specYAML, ContentHash: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, diags := spec.Parse("touch.yaml", []byte(specYAML))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var targets staticTargets
+	for i := range repos {
+		targets = append(targets, orchestrator.Target{FullName: fmt.Sprintf("octo-org/repo-%03d", i), ID: int64(i + 1), DefaultBranch: "main", HeadSHA: fmt.Sprintf("%040d", i)})
+	}
+	q := queue.NewClient(w.rdb, s.Config.Worker.MaxRetry)
+	t.Cleanup(func() { q.Close() })
+	starter := orchestrator.NewStarter(s.Store, targets, q)
+	v := res.NewVersions[0]
+	run, tasks, err := starter.Start(w.ctx, orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: parsed, InstallationID: 1, ControlSHA: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != repos {
+		t.Fatalf("%d tasks for %d targets", len(tasks), repos)
+	}
+	// Starting again adds nothing.
+	run2, tasks2, err := starter.Start(w.ctx, orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: parsed, InstallationID: 1, ControlSHA: "c1"})
+	if err != nil || run2.ID != run.ID || len(tasks2) != repos {
+		t.Fatalf("second start: run %d vs %d, %d tasks, %v", run2.ID, run.ID, len(tasks2), err)
+	}
+	w.run = run
+	return w
+}
+
+func (w *world) startWorker() {
+	w.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(w.results))
+}
+
+func (w *world) states() map[string]int {
+	w.T.Helper()
+	tasks, err := w.Store.RunTasks(w.ctx, w.run.ID)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, t := range tasks {
+		out[t.State]++
+	}
+	return out
+}
+
+func (w *world) queued() int {
+	info, err := asynq.NewInspectorFromRedisClient(w.rdb).GetQueueInfo(queue.Tasks)
+	if err != nil {
+		return 0
+	}
+	return info.Pending + info.Active + info.Scheduled + info.Retry
+}
+
+func (w *world) assertExactlyOnce(repos int) {
+	w.T.Helper()
+	_, completed := w.exec.counts()
+	if len(completed) != repos {
+		w.T.Fatalf("%d repositories executed, want %d", len(completed), repos)
+	}
+	for repo, n := range completed {
+		if n != 1 {
+			w.T.Errorf("%s executed to the end %d times", repo, n)
+		}
+	}
+	if st := w.states(); st[store.TaskPatchReady] != repos {
+		w.T.Fatalf("states = %v", st)
+	}
+	if len(w.results.m) != repos {
+		w.T.Fatalf("%d results saved", len(w.results.m))
+	}
+}
+
+func TestRunExecutesEveryRepoOnce(t *testing.T) {
+	w := newWorld(t, 50)
+	if n := w.queued(); n != 50 {
+		t.Fatalf("%d tasks queued, want 50 (a repeated start must not add any)", n)
+	}
+	w.startWorker()
+	w.WaitFor("all tasks", func() bool { return w.states()[store.TaskPatchReady] == 50 })
+	w.assertExactlyOnce(50)
+}
+
+func TestWorkerKilledMidRunLosesNothing(t *testing.T) {
+	w := newWorld(t, 50)
+	w.exec.hold = make(chan struct{})
+	w.startWorker()
+	w.WaitFor("executions to start", func() bool { s, _ := w.exec.counts(); return len(s) >= 5 })
+	w.StopWorker() // killed mid-task: in-flight executions are interrupted and handed back
+	close(w.exec.hold)
+	w.startWorker()
+	w.WaitFor("all tasks after the restart", func() bool { return w.states()[store.TaskPatchReady] == 50 })
+	w.assertExactlyOnce(50)
+	started, _ := w.exec.counts()
+	again := 0
+	for _, n := range started {
+		if n > 1 {
+			again++
+		}
+	}
+	if again == 0 {
+		t.Fatal("no execution was interrupted: the test did not kill the worker mid-task")
+	}
+}
+
+func TestRedisFlushedMidRunLosesNothing(t *testing.T) {
+	w := newWorld(t, 50)
+	w.exec.hold = make(chan struct{})
+	w.startWorker()
+	w.WaitFor("executions to start", func() bool { s, _ := w.exec.counts(); return len(s) >= 5 })
+	if err := w.rdb.FlushDB(w.ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	close(w.exec.hold)
+	// The sweeper finds the queued tasks Redis forgot (running ones hold live leases and finish).
+	time.Sleep(50 * time.Millisecond)
+	w.WaitFor("the sweeper to requeue the lost tasks", func() bool {
+		if _, err := w.sweep(); err != nil {
+			t.Fatal(err)
+		}
+		return w.states()[store.TaskQueued] == 0 || w.queued() > 0
+	})
+	w.WaitFor("all tasks after the flush", func() bool {
+		_, _ = w.sweep()
+		return w.states()[store.TaskPatchReady] == 50
+	})
+	w.assertExactlyOnce(50)
+}
+
+func (w *world) sweep() (int, error) {
+	q := queue.NewClient(w.rdb, w.Config.Worker.MaxRetry)
+	defer q.Close()
+	return orchestrator.NewTaskSweeper(w.Store, q, time.Millisecond).Sweep(w.ctx)
+}
+
+func TestFailuresRetryThenDeadLetter(t *testing.T) {
+	w := newWorld(t, 3, func(c *config.Config) { c.Runner.MaxAttempts = 2 })
+	w.exec.fail = func(repo string, attempt int) error {
+		switch repo {
+		case "octo-org/repo-000": // flaky: fails once, then works
+			if attempt == 1 {
+				return errors.New("network blip")
+			}
+		case "octo-org/repo-001": // a step fails: no retry helps
+			return &runner.StepError{Step: "touch", ExitCode: 2, LogTail: "boom"}
+		case "octo-org/repo-002": // always an infrastructure error: gives up after MaxAttempts
+			return errors.New("clone timed out")
+		}
+		return nil
+	}
+	w.startWorker()
+	w.WaitFor("tasks to settle", func() bool { st := w.states(); return st[store.TaskPatchReady] == 1 && st[store.TaskFailed] == 2 })
+	tasks, _ := w.Store.RunTasks(w.ctx, w.run.ID)
+	byRepo := map[string]store.RepoTask{}
+	for _, tk := range tasks {
+		byRepo[tk.Repository] = tk
+	}
+	if tk := byRepo["octo-org/repo-001"]; tk.Attempts != 1 || tk.LogTail != "boom" {
+		t.Errorf("step failure: %+v (want 1 attempt and the log tail)", tk)
+	}
+	if tk := byRepo["octo-org/repo-002"]; tk.Attempts != 2 {
+		t.Errorf("retryable failure: %d attempts, want 2", tk.Attempts)
+	}
+	dead, err := queue.NewDeadLetters(w.rdb).List(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 2 {
+		t.Fatalf("%d dead tasks, want 2: %+v", len(dead), dead)
+	}
+	// Replay: requeue in the database, then run the dead tasks again; now they succeed.
+	w.exec.mu.Lock()
+	w.exec.fail = nil
+	w.exec.mu.Unlock()
+	if _, err := w.Store.RequeueFailedTasks(w.ctx, w.run.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := queue.NewDeadLetters(w.rdb).ReplayAll(); err != nil || n != 2 {
+		t.Fatalf("replayed %d, %v", n, err)
+	}
+	w.WaitFor("replayed tasks", func() bool { return w.states()[store.TaskPatchReady] == 3 })
+}
