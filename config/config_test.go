@@ -2,10 +2,10 @@ package config
 
 import (
 	"crypto/rand"
-	"flag"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
