@@ -11,4 +11,5 @@ type Deps struct {
 	Control       ControlRepo
 	Syncer        *orchestrator.Syncer
 	Planner       *orchestrator.Planner
+	Starter       *orchestrator.Starter // nil: runs start only through approvals
 }

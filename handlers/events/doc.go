@@ -14,7 +14,7 @@ func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
 		&Ping{},
 		&Installation{ClientCreator: cc, Service: deps.Installations},
 		&InstallationRepositories{ClientCreator: cc, Service: deps.Installations},
-		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer},
+		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer, Starter: deps.Starter},
 		&PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner},
 		&Noop{},
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/store"
 )
 
 // Push syncs campaigns when the control repository's default branch
@@ -18,6 +20,9 @@ type Push struct {
 	githubapp.ClientCreator
 	Control ControlRepo
 	Syncer  *orchestrator.Syncer
+	// Starter starts runs of new versions that need no approval; nil
+	// leaves starting to the approval flow.
+	Starter *orchestrator.Starter
 }
 
 // Handles implements githubapp.EventHandler.
@@ -48,11 +53,41 @@ func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	res, _, err := h.Syncer.Sync(ctx, snap, ev.GetSender().GetLogin())
+	res, parsed, err := h.Syncer.Sync(ctx, snap, ev.GetSender().GetLogin())
 	if err != nil {
+		return err
+	}
+	if err := h.startRuns(ctx, id, snap.Commit, res, parsed); err != nil {
 		return err
 	}
 	logger.Info().Str("commit", snap.Commit).Strs("created", res.Created).Int("new_versions", len(res.NewVersions)).
 		Strs("closed", res.Closed).Int("unchanged", res.Unchanged).Msg("control repository synced")
+	return nil
+}
+
+// startRuns starts a run for every new spec version whose spec needs no
+// approval (rollout.approval: none). Versions needing approval wait for
+// /campaign approve.
+func (h *Push) startRuns(ctx context.Context, installationID int64, commit string, res store.SpecSyncResult, parsed []orchestrator.ParsedSpec) error {
+	if h.Starter == nil {
+		return nil
+	}
+	byHash := map[string]orchestrator.ParsedSpec{}
+	for _, p := range parsed {
+		if p.Valid() {
+			byHash[p.Spec.ContentHash()] = p
+		}
+	}
+	for _, v := range res.NewVersions {
+		p, ok := byHash[v.ContentHash]
+		if !ok || p.Spec.Rollout.Approval != spec.ApprovalNone {
+			continue
+		}
+		if _, _, err := h.Starter.Start(ctx, orchestrator.StartInput{
+			CampaignID: v.CampaignID, Version: v, Spec: p.Spec, InstallationID: installationID, ControlSHA: commit,
+		}); err != nil {
+			return fmt.Errorf("start run of %s version %d: %w", p.Spec.Name, v.Version, err)
+		}
+	}
 	return nil
 }
