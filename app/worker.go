@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/handlers/tasks"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
@@ -88,12 +89,15 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux,
 		sweepers: []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)},
 	}
+	dashboards := status.NewDashboards(st, tasks.CheckRuns{ClientCreator: cc}, q, nil, cfg.Campaign.DashboardEvery)
+	mux.Handle(queue.TypeDashboard, asynq.HandlerFunc((&tasks.Dashboard{Dashboards: dashboards}).ProcessTask))
 	if o.executor != nil {
 		gitURL := cfg.Runner.GitURL
 		r := orchestrator.NewRunner(st, o.executor, o.results, orchestrator.RunnerConfig{
 			CloneURL:    func(repo string) string { return gitURL + repo + ".git" },
 			Lease:       cfg.Runner.Lease,
 			MaxAttempts: cfg.Runner.MaxAttempts,
+			Progress:    dashboards,
 		})
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
 	}

@@ -95,6 +95,9 @@ func (c *Config) Validate(role Role) error {
 		if c.Runner.MaxAttempts < 1 {
 			add("RUNNER_MAX_ATTEMPTS must be at least 1")
 		}
+		if c.Campaign.DashboardEvery < time.Second {
+			add("CAMPAIGN_DASHBOARD_EVERY must be at least 1s (GitHub rate limits)")
+		}
 		if c.Worker.Concurrency < 1 {
 			add("CAMPAIGN_WORKER_CONCURRENCY must be at least 1")
 		}

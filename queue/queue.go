@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -153,4 +154,13 @@ func IsRetryLater(err error) (*RetryLater, bool) {
 	var rl *RetryLater
 	ok := errors.As(err, &rl)
 	return rl, ok
+}
+
+// TypeDashboard refreshes one run's dashboard; its payload is the run id.
+const TypeDashboard = "campaign:dashboard"
+
+// EnqueueDashboard schedules a dashboard refresh in `in`, under taskID (one
+// per run and interval: later requests in the interval are no-ops).
+func (c *Client) EnqueueDashboard(ctx context.Context, runID int64, taskID string, in time.Duration) (bool, error) {
+	return c.Enqueue(ctx, TypeDashboard, taskID, []byte(strconv.FormatInt(runID, 10)), asynq.ProcessIn(in), asynq.MaxRetry(3))
 }

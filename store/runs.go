@@ -57,6 +57,8 @@ type RepoTask struct {
 	BaseSHA      string
 	PatchHash    string
 	ResultKey    string
+	PRNumber     int
+	PRURL        string
 	Error        string
 	LogTail      string
 	LeaseUntil   *time.Time
@@ -124,12 +126,13 @@ RETURNING id, created_at`, r.CampaignID, r.SpecVersionID, r.State, r.Installatio
 }
 
 const repoTaskCols = `id, run_id, repository, COALESCE(repository_id, 0), state, attempts, dedupe_key, wave,
-COALESCE(base_branch, ''), COALESCE(base_sha, ''), COALESCE(patch_hash, ''), COALESCE(result_key, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, updated_at`
+COALESCE(base_branch, ''), COALESCE(base_sha, ''), COALESCE(patch_hash, ''), COALESCE(result_key, ''),
+COALESCE(pr_number, 0), COALESCE(pr_url, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, updated_at`
 
 func scanRepoTask(r pgx.Row) (RepoTask, error) {
 	var t RepoTask
 	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
-		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt)
+		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt)
 	return t, err
 }
 

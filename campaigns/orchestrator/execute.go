@@ -27,6 +27,11 @@ type ResultStore interface {
 	SaveResult(ctx context.Context, taskID uuid.UUID, r *runner.Result) (key string, err error)
 }
 
+// Progress hears that a run's tasks moved (the dashboard coalesces these).
+type Progress interface {
+	RequestUpdate(ctx context.Context, runID int64) error
+}
+
 // ErrLeased says the task is running elsewhere (or its dead worker's lease
 // has not expired yet): try again later, it is not a failure.
 var ErrLeased = errors.New("repo task is running elsewhere")
@@ -45,6 +50,7 @@ type Runner struct {
 	lease       time.Duration
 	maxAttempts int
 	limits      runner.Limits
+	progress    Progress
 }
 
 // RunnerConfig configures a Runner.
@@ -57,6 +63,8 @@ type RunnerConfig struct {
 	// MaxAttempts before a retryable failure becomes final.
 	MaxAttempts int
 	Limits      runner.Limits
+	// Progress, when set, is told about every task outcome.
+	Progress Progress
 }
 
 // NewRunner returns a Runner.
@@ -70,7 +78,7 @@ func NewRunner(st ExecStore, exec runner.Executor, results ResultStore, cfg Runn
 	if cfg.Limits == (runner.Limits{}) {
 		cfg.Limits = runner.DefaultLimits()
 	}
-	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits}
+	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress}
 }
 
 // Execute runs one repo task. It returns nil when the task is done (or was
@@ -143,9 +151,20 @@ func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 	}
 }
 
-// finish records the outcome. A failure is retried (state back to queued)
-// until MaxAttempts or when retrying cannot help; then it is final.
+// finish records the outcome and tells Progress.
 func (r *Runner) finish(ctx context.Context, task store.RepoTask, res *runner.Result, execErr error) error {
+	err := r.record(ctx, task, res, execErr)
+	if r.progress != nil {
+		if perr := r.progress.RequestUpdate(context.WithoutCancel(ctx), task.RunID); perr != nil {
+			zerolog.Ctx(ctx).Warn().Err(perr).Msg("could not schedule a dashboard update")
+		}
+	}
+	return err
+}
+
+// record stores the outcome. A failure is retried (state back to queued)
+// until MaxAttempts or when retrying cannot help; then it is final.
+func (r *Runner) record(ctx context.Context, task store.RepoTask, res *runner.Result, execErr error) error {
 	out := store.TaskOutcome{}
 	switch {
 	case execErr == nil && res.NoChanges:

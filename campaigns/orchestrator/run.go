@@ -39,14 +39,15 @@ type TargetResolver interface {
 // Starter starts runs: one repo task per target, written with the run in
 // one transaction, then one execute task each on the queue.
 type Starter struct {
-	store   RunStore
-	targets TargetResolver
-	queue   TaskQueue
+	store    RunStore
+	targets  TargetResolver
+	queue    TaskQueue
+	progress Progress
 }
 
-// NewStarter returns a Starter.
-func NewStarter(st RunStore, targets TargetResolver, q TaskQueue) *Starter {
-	return &Starter{store: st, targets: targets, queue: q}
+// NewStarter returns a Starter; progress (may be nil) hears of new runs.
+func NewStarter(st RunStore, targets TargetResolver, q TaskQueue, progress Progress) *Starter {
+	return &Starter{store: st, targets: targets, queue: q, progress: progress}
 }
 
 // StartInput names the spec version to run.
@@ -106,6 +107,11 @@ func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.
 		}
 		if ok {
 			enqueued++
+		}
+	}
+	if s.progress != nil {
+		if err := s.progress.RequestUpdate(ctx, run.ID); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not schedule the first dashboard")
 		}
 	}
 	zerolog.Ctx(ctx).Info().Int64("run_id", run.ID).Bool("new_run", created).Int("tasks", len(stored)).Int("enqueued", enqueued).

@@ -76,7 +76,8 @@ CREATE TABLE runs (
     state            TEXT NOT NULL,   -- planned|awaiting_approval|running|paused|completed|cancelled|failed
     installation_id  BIGINT,
     control_sha      TEXT NOT NULL DEFAULT '',
-    check_run_id     BIGINT,
+    check_run_id     BIGINT,                         -- the dashboard check run on control_sha
+    dashboard_hash   TEXT,                           -- hash of the last dashboard sent: unchanged -> no request
     paused_reason    TEXT,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     started_at       TIMESTAMPTZ,

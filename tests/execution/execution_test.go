@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +16,15 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/palantir/go-githubapp/githubapp"
+
 	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/fixtures/githubfake"
+	"github.com/campaignbot/campaignbot/handlers/tasks"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/runner"
 	"github.com/campaignbot/campaignbot/store"
@@ -111,11 +117,30 @@ func (s staticTargets) Resolve(context.Context, int64, spec.Targets) ([]orchestr
 
 type world struct {
 	*stack.Stack
-	ctx     context.Context
-	exec    *recordingExecutor
-	results *memResults
-	rdb     *redis.Client
-	run     store.Run
+	ctx        context.Context
+	exec       *recordingExecutor
+	results    *memResults
+	rdb        *redis.Client
+	run        store.Run
+	controlSHA string
+}
+
+func mustCC(t *testing.T, cfg config.Config) githubapp.ClientCreator {
+	cc, err := app.NewClientCreator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
+}
+
+// dashboard returns the run's dashboard check run on the control commit.
+func (w *world) dashboard() (githubfake.CheckRunState, bool) {
+	for _, c := range w.Fake.CheckRuns("octo-org", "platform") {
+		if c.Name == "campaign: touch" && c.HeadSHA == w.controlSHA {
+			return c, true
+		}
+	}
+	return githubfake.CheckRunState{}, false
 }
 
 func newWorld(t *testing.T, repos int, mutate ...func(*config.Config)) *world {
@@ -130,7 +155,19 @@ func newWorld(t *testing.T, repos int, mutate ...func(*config.Config)) *world {
 	w.rdb = redis.NewClient(opt)
 	t.Cleanup(func() { w.rdb.Close() })
 
-	res, err := s.Store.ApplySpecSync(w.ctx, store.SpecSync{ControlRepo: "octo-org/platform", CommitSHA: "c1",
+	org, err := s.Fake.CreateOrg(w.ctx, githubfake.OrgSpec{Name: "octo-org", Repos: repos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Fake.CreateRepo(w.ctx, "octo-org", githubfake.RepoSpec{Name: "platform"}); err != nil {
+		t.Fatal(err)
+	}
+	controlSHA, err := s.Fake.BranchSHA(w.ctx, "octo-org", "platform", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.controlSHA = controlSHA
+	res, err := s.Store.ApplySpecSync(w.ctx, store.SpecSync{ControlRepo: "octo-org/platform", CommitSHA: controlSHA,
 		Valid: []store.SyncedSpec{{Name: "touch", Path: "campaigns/touch.yaml", YAML: specYAML, ContentHash: "x"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -141,21 +178,23 @@ func newWorld(t *testing.T, repos int, mutate ...func(*config.Config)) *world {
 	}
 	var targets staticTargets
 	for i := range repos {
-		targets = append(targets, orchestrator.Target{FullName: fmt.Sprintf("octo-org/repo-%03d", i), ID: int64(i + 1), DefaultBranch: "main", HeadSHA: fmt.Sprintf("%040d", i)})
+		targets = append(targets, orchestrator.Target{FullName: fmt.Sprintf("octo-org/repo-%04d", i+1), ID: int64(i + 1), DefaultBranch: "main", HeadSHA: fmt.Sprintf("%040d", i)})
 	}
 	q := queue.NewClient(w.rdb, s.Config.Worker.MaxRetry)
 	t.Cleanup(func() { q.Close() })
-	starter := orchestrator.NewStarter(s.Store, targets, q)
+	dashboards := status.NewDashboards(s.Store, tasks.CheckRuns{ClientCreator: mustCC(t, s.Config)}, q, nil, s.Config.Campaign.DashboardEvery)
+	starter := orchestrator.NewStarter(s.Store, targets, q, dashboards)
 	v := res.NewVersions[0]
-	run, tasks, err := starter.Start(w.ctx, orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: parsed, InstallationID: 1, ControlSHA: "c1"})
+	in := orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: parsed, InstallationID: org.InstallationID, ControlSHA: controlSHA}
+	run, created, err := starter.Start(w.ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != repos {
-		t.Fatalf("%d tasks for %d targets", len(tasks), repos)
+	if len(created) != repos {
+		t.Fatalf("%d tasks for %d targets", len(created), repos)
 	}
 	// Starting again adds nothing.
-	run2, tasks2, err := starter.Start(w.ctx, orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: parsed, InstallationID: 1, ControlSHA: "c1"})
+	run2, tasks2, err := starter.Start(w.ctx, in)
 	if err != nil || run2.ID != run.ID || len(tasks2) != repos {
 		t.Fatalf("second start: run %d vs %d, %d tasks, %v", run2.ID, run.ID, len(tasks2), err)
 	}
@@ -208,13 +247,30 @@ func (w *world) assertExactlyOnce(repos int) {
 }
 
 func TestRunExecutesEveryRepoOnce(t *testing.T) {
-	w := newWorld(t, 50)
-	if n := w.queued(); n != 50 {
-		t.Fatalf("%d tasks queued, want 50 (a repeated start must not add any)", n)
+	w := newWorld(t, 50, func(c *config.Config) { c.Campaign.DashboardEvery = time.Second })
+	if n := w.queued(); n != 51 {
+		t.Fatalf("%d tasks queued, want 50 executions and 1 dashboard (a repeated start must not add any)", n)
 	}
 	w.startWorker()
 	w.WaitFor("all tasks", func() bool { return w.states()[store.TaskPatchReady] == 50 })
 	w.assertExactlyOnce(50)
+
+	// The dashboard ends with the right counts, updated in coalesced steps.
+	w.WaitFor("the final dashboard", func() bool {
+		c, ok := w.dashboard()
+		return ok && strings.Contains(c.Title, "50/50 repositories done")
+	})
+	c, _ := w.dashboard()
+	if c.Status != "in_progress" || !strings.Contains(c.Summary, "| patch_ready | 50 |") || len(c.Actions) == 0 || c.Actions[0].Identifier != "pause" {
+		t.Fatalf("dashboard = %+v", c)
+	}
+	if n := len(w.Fake.CheckRuns("octo-org", "platform")); n != 1 {
+		t.Fatalf("%d check runs on the control repository, want the one dashboard", n)
+	}
+	updates := w.Fake.Stats().Routes["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
+	if updates > 20 {
+		t.Fatalf("%d dashboard updates for 50 tasks: not coalesced", updates)
+	}
 }
 
 func TestWorkerKilledMidRunLosesNothing(t *testing.T) {
@@ -273,28 +329,33 @@ func TestFailuresRetryThenDeadLetter(t *testing.T) {
 	w := newWorld(t, 3, func(c *config.Config) { c.Runner.MaxAttempts = 2 })
 	w.exec.fail = func(repo string, attempt int) error {
 		switch repo {
-		case "octo-org/repo-000": // flaky: fails once, then works
+		case "octo-org/repo-0001": // flaky: fails once, then works
 			if attempt == 1 {
 				return errors.New("network blip")
 			}
-		case "octo-org/repo-001": // a step fails: no retry helps
+		case "octo-org/repo-0002": // a step fails: no retry helps
 			return &runner.StepError{Step: "touch", ExitCode: 2, LogTail: "boom"}
-		case "octo-org/repo-002": // always an infrastructure error: gives up after MaxAttempts
+		case "octo-org/repo-0003": // always an infrastructure error: gives up after MaxAttempts
 			return errors.New("clone timed out")
 		}
 		return nil
 	}
 	w.startWorker()
+	w.T.Cleanup(func() {
+		if t.Failed() {
+			w.dumpTasks()
+		}
+	})
 	w.WaitFor("tasks to settle", func() bool { st := w.states(); return st[store.TaskPatchReady] == 1 && st[store.TaskFailed] == 2 })
 	tasks, _ := w.Store.RunTasks(w.ctx, w.run.ID)
 	byRepo := map[string]store.RepoTask{}
 	for _, tk := range tasks {
 		byRepo[tk.Repository] = tk
 	}
-	if tk := byRepo["octo-org/repo-001"]; tk.Attempts != 1 || tk.LogTail != "boom" {
+	if tk := byRepo["octo-org/repo-0002"]; tk.Attempts != 1 || tk.LogTail != "boom" {
 		t.Errorf("step failure: %+v (want 1 attempt and the log tail)", tk)
 	}
-	if tk := byRepo["octo-org/repo-002"]; tk.Attempts != 2 {
+	if tk := byRepo["octo-org/repo-0003"]; tk.Attempts != 2 {
 		t.Errorf("retryable failure: %d attempts, want 2", tk.Attempts)
 	}
 	dead, err := queue.NewDeadLetters(w.rdb).List(10)
@@ -315,4 +376,11 @@ func TestFailuresRetryThenDeadLetter(t *testing.T) {
 		t.Fatalf("replayed %d, %v", n, err)
 	}
 	w.WaitFor("replayed tasks", func() bool { return w.states()[store.TaskPatchReady] == 3 })
+}
+
+func (w *world) dumpTasks() {
+	tasks, _ := w.Store.RunTasks(w.ctx, w.run.ID)
+	for _, tk := range tasks {
+		w.T.Logf("%s %s attempts=%d err=%q", tk.Repository, tk.State, tk.Attempts, tk.Error)
+	}
 }
