@@ -396,3 +396,39 @@ func TestClientVerifiesDownloads(t *testing.T) {
 		t.Fatalf("err = %v, want ErrDigestMismatch", err)
 	}
 }
+
+// The orchestrator reads a task's change back without HTTP; an object
+// lost behind the metadata's back is an error, not "no artifact".
+func TestReadResultAndMissingObject(t *testing.T) {
+	e := newEnv(t, "filesystem")
+	task := e.newTask(t)
+	want := sampleResult()
+	b, err := artifacts.EncodeResult(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.upload(t, task, artifacts.KindResult, b); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	got, err := artifacts.ReadResult(ctx, e.storage, e.st, uuid.MustParse(task), 1<<20)
+	if err != nil || got.PatchHash != want.PatchHash || len(got.Changed) != len(want.Changed) || got.Diff != want.Diff {
+		t.Fatalf("ReadResult = %+v, %v", got, err)
+	}
+	if _, err := artifacts.ReadResult(ctx, e.storage, e.st, uuid.MustParse(task), 100); !errors.Is(err, artifacts.ErrResultTooLarge) {
+		t.Fatalf("small limit: %v", err)
+	}
+
+	a, _, _ := e.st.CurrentArtifact(ctx, uuid.MustParse(task), "result")
+	if err := e.storage.Delete(ctx, a.StorageKey); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = artifacts.OpenCurrent(ctx, e.storage, e.st, uuid.MustParse(task), artifacts.KindResult)
+	if !errors.Is(err, artifacts.ErrObjectMissing) || errors.Is(err, artifacts.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrObjectMissing and not ErrNotFound", err)
+	}
+	var se *artifacts.StatusError
+	if _, err := e.download(t, task, artifacts.KindResult); !errors.As(err, &se) || se.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("download of a lost object: %v, want 500", err)
+	}
+}
