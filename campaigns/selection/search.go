@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shurcooL/githubv4"
+	"golang.org/x/sync/errgroup"
 )
 
 // searchesPerDocument is how many search aliases share one document: pages
@@ -15,6 +16,10 @@ import (
 // Five pages of 100 repositories with 20 topics each stay far below
 // GitHub's 500,000-node limit and its 10-second query timeout.
 const searchesPerDocument = 5
+
+// maxInFlight is how many search documents one resolve sends at once,
+// far below GitHub's secondary limit on concurrent requests.
+const maxInFlight = 3
 
 // countsPerDocument is how many count-only searches share one document.
 const countsPerDocument = 20
@@ -76,18 +81,45 @@ func (s *searcher) run(ctx context.Context) ([]node, []string, error) {
 		if len(active) == 0 {
 			return nodes, warnings, nil
 		}
+		var batches [][]*cursorPart
 		for len(active) > 0 {
 			batch := active[:min(len(active), searchesPerDocument)]
 			active = active[len(batch):]
-			pages, err := s.page(ctx, batch)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, pg := range pages {
-				nodes = append(nodes, pg.nodes...)
-			}
+			batches = append(batches, batch)
+		}
+		pages, err := s.pages(ctx, batches)
+		if err != nil {
+			return nil, nil, err
+		}
+		nodes = append(nodes, pages...)
+	}
+}
+
+// pages fetches one page of every part in batches, a few documents in
+// flight at a time: GitHub answers a search page in about a second, and
+// the pages of different parts do not depend on each other. Nodes come
+// back in batch order, so the result does not depend on timing.
+func (s *searcher) pages(ctx context.Context, batches [][]*cursorPart) ([]node, error) {
+	results := make([][]searchPage, len(batches))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for i, b := range batches {
+		g.Go(func() error {
+			pg, err := s.page(gctx, b)
+			results[i] = pg
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var nodes []node
+	for _, pgs := range results {
+		for _, pg := range pgs {
+			nodes = append(nodes, pg.nodes...)
 		}
 	}
+	return nodes, nil
 }
 
 // searchPage is one decoded page of one search alias.
