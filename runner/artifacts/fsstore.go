@@ -63,7 +63,7 @@ func (s *FileStorage) Put(ctx context.Context, key string, r io.Reader, size int
 	committed := false
 	defer func() {
 		if !committed {
-			f.Close()
+			f.Close()          //nolint:errcheck // may already be closed; the file is discarded
 			s.root.Remove(tmp) //nolint:errcheck // best effort: the temp file is hidden and never read
 		}
 	}()
@@ -82,8 +82,6 @@ func (s *FileStorage) Put(ctx context.Context, key string, r io.Reader, size int
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if err := s.root.Rename(tmp, key); err != nil {
-		s.root.Remove(tmp) //nolint:errcheck
-		committed = true
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	committed = true

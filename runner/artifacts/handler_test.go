@@ -432,3 +432,36 @@ func TestReadResultAndMissingObject(t *testing.T) {
 		t.Fatalf("download of a lost object: %v, want 500", err)
 	}
 }
+
+func TestDownloadRefusals(t *testing.T) {
+	e := newEnv(t, "filesystem")
+	task := e.newTask(t)
+	other := e.newTask(t)
+	if err := e.upload(t, task, artifacts.KindResult, []byte("r")); err != nil {
+		t.Fatal(err)
+	}
+	expiredSigner := newSigner(t, &fakeClock{t: time.Now().Add(-time.Hour)}, keyA)
+	expired, _ := expiredSigner.Sign(task, artifacts.OpDownload, artifacts.KindResult, time.Minute)
+	e.tokens = append(e.tokens, expired)
+	tests := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"upload token", e.token(t, task, artifacts.OpUpload, artifacts.KindResult), http.StatusForbidden},
+		{"other task's token", e.token(t, other, artifacts.OpDownload, artifacts.KindResult), http.StatusForbidden},
+		{"logs token", e.token(t, task, artifacts.OpDownload, artifacts.KindLogs), http.StatusForbidden},
+		{"expired", expired, http.StatusUnauthorized},
+		{"forged", flipBit(e.token(t, task, artifacts.OpDownload, artifacts.KindResult), 8), http.StatusUnauthorized},
+		{"malformed", "Zm9v", http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.client.Download(context.Background(), tc.token, task, "result")
+			var se *artifacts.StatusError
+			if !errors.As(err, &se) || se.StatusCode != tc.status || se.Message == "" {
+				t.Fatalf("err = %v, want %d with a message", err, tc.status)
+			}
+		})
+	}
+}

@@ -54,12 +54,18 @@ func newS3Storage(t *testing.T) artifacts.Storage {
 			http.Error(w, "unsigned request", http.StatusForbidden)
 			return
 		}
+		// Put asks the service to verify the body's sha256 as well.
+		if r.Method == http.MethodPut && r.Header.Get("X-Amz-Checksum-Sha256") == "" {
+			unsigned.Add(1)
+			http.Error(w, "PUT without x-amz-checksum-sha256", http.StatusBadRequest)
+			return
+		}
 		fake.Server().ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		if n := unsigned.Load(); n != 0 {
-			t.Errorf("%d requests reached the fake S3 without a SigV4 signature", n)
+			t.Errorf("%d requests reached the fake S3 without a SigV4 signature or a PUT without a checksum", n)
 		}
 	})
 	s, err := artifacts.NewS3Storage(artifacts.S3Config{
