@@ -5,6 +5,7 @@ import (
 
 	"github.com/campaignbot/campaignbot/campaigns/installations"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+	"github.com/campaignbot/campaignbot/campaigns/selection"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/handlers/events"
 	"github.com/campaignbot/campaignbot/store"
@@ -12,11 +13,18 @@ import (
 
 // eventHandlers builds the webhook handlers with their domain services.
 // The server uses them only to know which events to store; the worker runs them.
-func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store) []githubapp.EventHandler {
+// starter is nil in the server, which never starts runs.
+func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, starter *orchestrator.Starter) []githubapp.EventHandler {
 	return events.All(cc, events.Deps{
 		Installations: installations.NewService(st),
 		Control:       events.ControlRepo{FullName: cfg.Campaign.ControlRepo, SpecPath: cfg.Campaign.SpecPath},
 		Syncer:        orchestrator.NewSyncer(st),
-		Planner:       orchestrator.NewPlanner(nil),
+		Planner:       orchestrator.NewPlanner(targets),
+		Starter:       starter,
 	})
+}
+
+// newTargets builds target selection with its PostgreSQL cache.
+func newTargets(cfg config.Config, cc githubapp.ClientCreator, st *store.Store) events.Targets {
+	return events.Targets{ClientCreator: cc, Selection: selection.New(st, selection.WithTTL(cfg.Campaign.SelectionTTL))}
 }

@@ -81,15 +81,14 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		return nil, err
 	}
 	q := queue.NewClient(rdb, cfg.Worker.MaxRetry)
-	handlers := append(o.extra, eventHandlers(cfg, cc, st)...)
+	dashboards := status.NewDashboards(st, tasks.CheckRuns{ClientCreator: cc}, q, nil, cfg.Campaign.DashboardEvery)
+	targets := newTargets(cfg, cc, st)
+	starter := orchestrator.NewStarter(st, targets, q, dashboards)
+	handlers := append(o.extra, eventHandlers(cfg, cc, st, targets, starter)...)
 	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(prometheus.NewRegistry()))
+
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
-	w := &Worker{
-		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux,
-		sweepers: []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)},
-	}
-	dashboards := status.NewDashboards(st, tasks.CheckRuns{ClientCreator: cc}, q, nil, cfg.Campaign.DashboardEvery)
 	mux.Handle(queue.TypeDashboard, asynq.HandlerFunc((&tasks.Dashboard{Dashboards: dashboards}).ProcessTask))
 	if o.executor != nil {
 		gitURL := cfg.Runner.GitURL
@@ -100,6 +99,10 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 			Progress:    dashboards,
 		})
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
+	}
+	w := &Worker{
+		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux,
+		sweepers: []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)},
 	}
 	return w, nil
 }

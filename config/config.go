@@ -50,6 +50,7 @@ type Campaign struct {
 	DebugAddr       string        `yaml:"debug_addr" env:"CAMPAIGN_DEBUG_ADDR" doc:"When set, serves Go pprof profiles on this address (keep it on loopback)."`
 	ControlRepo     string        `yaml:"control_repo" env:"CAMPAIGN_CONTROL_REPO" doc:"owner/name of the control repository holding campaign specs."`
 	SpecPath        string        `yaml:"spec_path" env:"CAMPAIGN_SPEC_PATH" doc:"Folder of the control repository that holds campaign specs."`
+	SelectionTTL    time.Duration `yaml:"selection_ttl" env:"CAMPAIGN_SELECTION_TTL" doc:"How long resolved targets are reused by plans before GitHub is searched again (run starts always search)."`
 	DashboardEvery  time.Duration `yaml:"dashboard_every" env:"CAMPAIGN_DASHBOARD_EVERY" doc:"At most one dashboard (check run) update per run this often, however many tasks finish."`
 }
 
@@ -79,6 +80,7 @@ func Default() Config {
 			MaxWebhookBytes: 25 << 20,
 			SpecPath:        "campaigns/",
 			DashboardEvery:  5 * time.Second,
+			SelectionTTL:    10 * time.Minute,
 		},
 		Worker: Worker{
 			Concurrency:     20,

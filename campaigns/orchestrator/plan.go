@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,6 +33,11 @@ type Targets struct {
 
 // Exclusion is a repository left out, with the reason.
 type Exclusion struct{ FullName, Reason string }
+
+// ErrTargetsRejected marks a selection error the spec's author must fix
+// (GitHub rejected the query): the plan shows it. Other selection errors
+// are transient and fail the planning, which is retried.
+var ErrTargetsRejected = errors.New("targets rejected")
 
 // Selector resolves a spec's targets for an installation.
 type Selector interface {
@@ -66,7 +72,7 @@ func NewPlanner(sel Selector) *Planner { return &Planner{selector: sel} }
 // Plan compares the spec folder at the pull request's head with the
 // default branch and plans every spec file the pull request adds,
 // changes or removes.
-func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Snapshot) []SpecPlan {
+func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Snapshot) ([]SpecPlan, error) {
 	baseFiles := map[string]SpecFile{}
 	for _, f := range base.Files {
 		if IsSpecPath(f.Path) {
@@ -96,9 +102,12 @@ func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Sna
 		sp.Diff = unifiedDiff(ps.Path, oldText, string(ps.Raw))
 		if ps.Valid() && p.selector != nil {
 			t, err := p.selector.Select(ctx, installationID, ps.Spec.Targets)
-			if err != nil {
+			switch {
+			case errors.Is(err, ErrTargetsRejected):
 				sp.TargetsErr = err
-			} else {
+			case err != nil:
+				return nil, fmt.Errorf("resolve targets of %s: %w", ps.Path, err)
+			default:
 				sp.Targets = &t
 			}
 		}
@@ -123,7 +132,7 @@ func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Sna
 	for i := range plans {
 		plans[i].NameClash = plans[i].Name != "" && names[plans[i].Name] > 1
 	}
-	return plans
+	return plans, nil
 }
 
 func baseByName(m map[string]ParsedSpec, name string) (ParsedSpec, bool) {

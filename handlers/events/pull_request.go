@@ -58,7 +58,10 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 			Msg("pull request moved on or closed; not planning a stale head")
 		return nil
 	}
-	plans := h.Planner.Plan(ctx, id, base, head)
+	plans, err := h.Planner.Plan(ctx, id, base, head)
+	if err != nil {
+		return err
+	}
 	if len(plans) == 0 {
 		logger.Debug().Msg("pull request touches no campaign spec")
 		return nil

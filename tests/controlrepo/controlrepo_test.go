@@ -58,6 +58,9 @@ func newWorld(t *testing.T) *world {
 	if _, err := s.Fake.CreateRepo(ctx, "octo-org", githubfake.RepoSpec{Name: "platform", Files: map[string]string{"README.md": "control\n"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Fake.CreateRepo(ctx, "octo-org", githubfake.RepoSpec{Name: "legacy", Language: "Go", Archived: true, Files: map[string]string{"go.mod": "module legacy\n"}}); err != nil {
+		t.Fatal(err)
+	}
 	return &world{Stack: s, ctx: ctx}
 }
 
@@ -112,7 +115,12 @@ func TestValidSpecPRGetsSuccessPlan(t *testing.T) {
 	if c.Status != "completed" || c.Conclusion != "success" || len(c.Annotations) != 0 {
 		t.Fatalf("plan = %s/%s with %d annotations: %s", c.Status, c.Conclusion, len(c.Annotations), c.Summary)
 	}
-	for _, want := range []string{"bump-go", "/campaign approve bump-go", "golang:1.26-alpine", "chore: bump Go to 1.26"} {
+	// octo-org has repo-0001..0004 (Go, with go.mod), the archived legacy (Go, go.mod) and the control repository itself.
+	if c.Title != "4 repositories match" {
+		t.Errorf("title = %q, want 4 repositories match", c.Title)
+	}
+	for _, want := range []string{"bump-go", "/campaign approve bump-go", "golang:1.26-alpine", "chore: bump Go to 1.26",
+		"- octo-org/repo-0001", "- octo-org/repo-0004", "| octo-org/legacy | archived |"} {
 		if !strings.Contains(c.Summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, c.Summary)
 		}
