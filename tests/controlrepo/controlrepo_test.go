@@ -297,3 +297,45 @@ func keys(m map[string]githubfake.CheckRunState) []string {
 	}
 	return out
 }
+
+func TestApprovalFreeSpecStartsARunOnMerge(t *testing.T) {
+	w := newWorld(t)
+	free := validSpec + "rollout:\n  approval: none\n"
+	n, _ := w.openSpecPR("add-free", map[string]string{"campaigns/bump-go.yaml": free})
+	if _, err := w.Fake.MergePullRequest(w.ctx, "octo-org", "platform", n, "bob", "merge"); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	vs := w.versions("bump-go")
+	if len(vs) != 1 {
+		t.Fatalf("versions = %+v", vs)
+	}
+	var runID int64
+	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT id FROM runs WHERE spec_version_id = $1`, vs[0].ID).Scan(&runID); err != nil {
+		t.Fatalf("no run for the approval-free version: %v", err)
+	}
+	tasks, err := w.Store.RunTasks(w.ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repos []string
+	for _, tk := range tasks {
+		repos = append(repos, tk.Repository)
+		if tk.BaseBranch != "main" || len(tk.BaseSHA) != 40 {
+			t.Errorf("task %s has no base commit: %+v", tk.Repository, tk)
+		}
+	}
+	if strings.Join(repos, ",") != "octo-org/repo-0001,octo-org/repo-0002,octo-org/repo-0003,octo-org/repo-0004" {
+		t.Fatalf("run targets = %v", repos)
+	}
+	// A spec that needs approval does not start on merge.
+	n2, _ := w.openSpecPR("add-gated", map[string]string{"campaigns/gated.yaml": strings.Replace(validSpec, "name: bump-go", "name: gated", 1)})
+	if _, err := w.Fake.MergePullRequest(w.ctx, "octo-org", "platform", n2, "bob", "merge"); err != nil {
+		t.Fatal(err)
+	}
+	w.Settle()
+	var runs int
+	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT count(*) FROM runs`).Scan(&runs); err != nil || runs != 1 {
+		t.Fatalf("runs = %d (%v): a spec needing approval started on merge", runs, err)
+	}
+}
