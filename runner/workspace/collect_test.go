@@ -109,10 +109,13 @@ func TestCollectRefusals(t *testing.T) {
 		check  func(t *testing.T, err error)
 	}{
 		{
-			name:   "outside allow",
-			change: func(t *testing.T, dir string) { write(t, dir, "go.mod", "x", 0o644); write(t, dir, "main.go", "y", 0o644) },
-			allow:  []string{"go.mod", "go.sum"},
-			check:  policy("main.go"),
+			name: "outside allow",
+			change: func(t *testing.T, dir string) {
+				write(t, dir, "go.mod", "x", 0o644)
+				write(t, dir, "main.go", "y", 0o644)
+			},
+			allow: []string{"go.mod", "go.sum"},
+			check: policy("main.go"),
 		},
 		{
 			name:   "deletion outside allow",
