@@ -64,6 +64,12 @@ func NewHandler(storage Storage, signer *Signer, meta MetaStore, opts ...Handler
 
 // ServeHTTP routes by method after checking the path.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.storage == nil || h.signer == nil || h.meta == nil {
+		// A wiring mistake answers, rather than panicking per request.
+		h.log(r).Error().Msg("artifact handler built without storage, signer or metadata store")
+		writeError(w, http.StatusServiceUnavailable, "artifact service is not configured")
+		return
+	}
 	t, status, err := parsePath(r.URL.EscapedPath())
 	if err != nil {
 		writeError(w, status, err.Error())

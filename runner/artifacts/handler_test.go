@@ -465,3 +465,25 @@ func TestDownloadRefusals(t *testing.T) {
 		})
 	}
 }
+
+// A large oversize body is refused from its Content-Length, and the
+// client sees the 413, not a broken connection.
+func TestClientOversizeUpload(t *testing.T) {
+	e := newEnv(t, "filesystem", artifacts.WithMaxBytes(artifacts.KindResult, 1<<20))
+	task := e.newTask(t)
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	err := e.upload(t, task, artifacts.KindResult, big)
+	var se *artifacts.StatusError
+	if !errors.As(err, &se) || se.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("err = %v, want 413", err)
+	}
+	e.assertNothingStored(t, task)
+}
+
+func TestUnconfiguredHandlerAnswers(t *testing.T) {
+	rec := httptest.NewRecorder()
+	artifacts.NewHandler(nil, nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/tasks/"+taskA+"/result", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", rec.Code)
+	}
+}
