@@ -71,8 +71,29 @@ func NewPlanner(sel Selector) *Planner { return &Planner{selector: sel} }
 
 // Plan compares the spec folder at the pull request's head with the
 // default branch and plans every spec file the pull request adds,
-// changes or removes.
+// changes or removes, resolving the targets of each valid one.
 func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Snapshot) ([]SpecPlan, error) {
+	plans := Touched(base, head)
+	for i, sp := range plans {
+		if sp.Change == Removed || !sp.Parsed.Valid() || p.selector == nil {
+			continue
+		}
+		t, err := p.selector.Select(ctx, installationID, sp.Parsed.Spec.Targets)
+		switch {
+		case errors.Is(err, ErrTargetsRejected):
+			plans[i].TargetsErr = err
+		case err != nil:
+			return nil, fmt.Errorf("resolve targets of %s: %w", sp.Path, err)
+		default:
+			plans[i].Targets = &t
+		}
+	}
+	return plans, nil
+}
+
+// Touched lists the spec files a pull request adds, changes or removes,
+// parsed and diffed against the base, without resolving targets.
+func Touched(base, head Snapshot) []SpecPlan {
 	baseFiles := map[string]SpecFile{}
 	for _, f := range base.Files {
 		if IsSpecPath(f.Path) {
@@ -88,7 +109,7 @@ func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Sna
 	for _, ps := range head.Parse() {
 		seen[ps.Path] = true
 		old, existed := baseFiles[ps.Path]
-		if existed && bytes.Equal(old.Data, ps.Raw) && old.Binary == false {
+		if existed && bytes.Equal(old.Data, ps.Raw) && !old.Binary {
 			continue // untouched by this pull request
 		}
 		sp := SpecPlan{Path: ps.Path, Name: ps.Name(), Change: Added, Parsed: ps}
@@ -100,17 +121,6 @@ func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Sna
 			oldText = string(bp.Raw) // the spec moved to a new file
 		}
 		sp.Diff = unifiedDiff(ps.Path, oldText, string(ps.Raw))
-		if ps.Valid() && p.selector != nil {
-			t, err := p.selector.Select(ctx, installationID, ps.Spec.Targets)
-			switch {
-			case errors.Is(err, ErrTargetsRejected):
-				sp.TargetsErr = err
-			case err != nil:
-				return nil, fmt.Errorf("resolve targets of %s: %w", ps.Path, err)
-			default:
-				sp.Targets = &t
-			}
-		}
 		plans = append(plans, sp)
 	}
 	for path, f := range baseFiles {
@@ -132,7 +142,7 @@ func (p *Planner) Plan(ctx context.Context, installationID int64, base, head Sna
 	for i := range plans {
 		plans[i].NameClash = plans[i].Name != "" && names[plans[i].Name] > 1
 	}
-	return plans, nil
+	return plans
 }
 
 func baseByName(m map[string]ParsedSpec, name string) (ParsedSpec, bool) {
