@@ -79,29 +79,29 @@ func Collect(ctx context.Context, dir, baseSHA string, allow []string, limits ru
 	if err := g.run(ctx, nil, nil, nil, "add", "-A"); err != nil {
 		return nil, fmt.Errorf("collect: stage changes: %w", err)
 	}
-	raw, err := g.output(ctx, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev", "--ignore-submodules=none", baseSHA, "--")
-	if err != nil {
-		return nil, fmt.Errorf("collect: list changes: %w", err)
+	// One git process lists the changes with their modes (--raw) and
+	// writes the patch; both are bounded while they stream.
+	diff := &cappedBuffer{max: limits.MaxPatchBytes}
+	split := &rawPatchWriter{keep: limits.MaxFiles + 1, patch: diff}
+	if err := g.run(ctx, nil, nil, split, "diff", "--cached", "--raw", "-p", "--binary", "-z", "--no-renames", "--no-abbrev",
+		"--no-ext-diff", "--no-textconv", "--no-color", "--ignore-submodules=none", baseSHA, "--"); err != nil {
+		return nil, fmt.Errorf("collect: diff: %w", err)
 	}
-	entries, err := parseRaw(raw)
+	entries, count, err := split.result()
 	if err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	res := &runner.Result{BaseSHA: baseSHA}
-	if len(entries) == 0 {
+	if count == 0 {
 		res.NoChanges = true
 		res.PatchHash = PatchHash(nil, nil)
 		return res, nil
 	}
+	if count > limits.MaxFiles {
+		return nil, &runner.LimitError{What: "file count", Limit: int64(limits.MaxFiles), Got: int64(count)}
+	}
 	if err := checkPolicy(entries, allow); err != nil {
 		return nil, err
-	}
-	if len(entries) > limits.MaxFiles {
-		return nil, &runner.LimitError{What: "file count", Limit: int64(limits.MaxFiles), Got: int64(len(entries))}
-	}
-	diff := &cappedBuffer{max: limits.MaxPatchBytes}
-	if err := g.run(ctx, nil, nil, diff, "diff", "--cached", "--binary", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "--ignore-submodules=none", baseSHA, "--"); err != nil {
-		return nil, fmt.Errorf("collect: diff: %w", err)
 	}
 	if diff.total > limits.MaxPatchBytes {
 		return nil, &runner.LimitError{What: "patch size", Limit: limits.MaxPatchBytes, Got: diff.total}
@@ -115,7 +115,7 @@ func Collect(ctx context.Context, dir, baseSHA string, allow []string, limits ru
 		}
 		wanted = append(wanted, e)
 	}
-	contents, err := readBlobs(ctx, g, wanted, limits.MaxPatchBytes)
+	contents, err := readContents(ctx, g, wanted, limits.MaxPatchBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +159,39 @@ func checkPolicy(entries []rawEntry, allow []string) error {
 		return &runner.PolicyError{Paths: outside, Reason: "paths outside changes.allow"}
 	}
 	return nil
+}
+
+// readContents returns the staged content of entries: from the work
+// tree where it provably is the staged content, the rest from git. In
+// total at most max bytes are accepted.
+func readContents(ctx context.Context, g *git, entries []rawEntry, max int64) ([][]byte, error) {
+	out := make([][]byte, len(entries))
+	var missing []rawEntry
+	var at []int
+	var total int64
+	for i, e := range entries {
+		c, ok := worktreeContent(g.dir, e, max-total)
+		if !ok {
+			missing, at = append(missing, e), append(at, i)
+			continue
+		}
+		if total += int64(len(c)); total > max {
+			return nil, &runner.LimitError{What: "changed content size", Limit: max, Got: total}
+		}
+		out[i] = c
+	}
+	blobs, err := readBlobs(ctx, g, missing, max-total)
+	if err != nil {
+		var le *runner.LimitError
+		if errors.As(err, &le) {
+			le.Limit, le.Got = max, le.Got+total
+		}
+		return nil, err
+	}
+	for k, i := range at {
+		out[i] = blobs[k]
+	}
+	return out, nil
 }
 
 // readBlobs reads the staged content of entries with one

@@ -90,6 +90,26 @@ func TestCollectModesContentsAndDiff(t *testing.T) {
 	}
 }
 
+// Attributes that transform content on add: the Result carries what git
+// stores, not the work tree bytes.
+func TestCollectContentIsWhatGitStores(t *testing.T) {
+	dir, sha := checkout(t, append(append([]workspacetest.File(nil), base...),
+		workspacetest.File{Path: ".gitattributes", Content: "*.txt text\n"})...)
+	write(t, dir, "crlf.txt", "a\r\nb\r\n", 0o644)
+	write(t, dir, "plain.md", "c\r\n", 0o644)
+	res, err := workspace.Collect(context.Background(), dir, sha, nil, runner.Limits{})
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	got := map[string]string{}
+	for _, c := range res.Changed {
+		got[c.Path] = string(c.Content)
+	}
+	if want := map[string]string{"crlf.txt": "a\nb\n", "plain.md": "c\r\n"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("contents = %q, want %q", got, want)
+	}
+}
+
 func TestCollectNoChanges(t *testing.T) {
 	dir, sha := checkout(t, base...)
 	write(t, dir, "build/x", "ignored", 0o644)
