@@ -8,13 +8,21 @@ import (
 
 	"github.com/campaignbot/campaignbot/campaigns/spec"
 	"github.com/campaignbot/campaignbot/runner"
+	"github.com/google/go-github/v74/github"
 )
 
 // checkPR verifies a published pull request against GitHub's state.
 func (e *env) checkPR(repo string, version int, r *runner.Result, out Output) {
 	e.t.Helper()
+	e.checkPRv(repo, version, version, r, out)
+}
+
+// checkPRv is checkPR for a pull request opened by spec version branchV
+// and last published by version.
+func (e *env) checkPRv(repo string, branchV, version int, r *runner.Result, out Output) {
+	e.t.Helper()
 	owner, name := split(repo)
-	if want := spec.BranchName(42, version, repo); out.Branch != want {
+	if want := spec.BranchName(42, branchV, repo); out.Branch != want {
 		e.t.Errorf("%s: branch %q, want %q", repo, out.Branch, want)
 	}
 	pr, err := e.fake.PullRequest(owner, name, out.PRNumber)
@@ -79,5 +87,88 @@ func TestPublishHundredRepositories(t *testing.T) {
 	}
 	if n := st.GraphQL["Lookup"]; n != 100 {
 		t.Errorf("Lookup queries: %d, want 100", n)
+	}
+}
+
+// campaignBranches lists the campaign's branches in repo.
+func (e *env) campaignBranches(repo string) []string {
+	e.t.Helper()
+	owner, name := split(repo)
+	refs, _, err := e.rest.Git.ListMatchingRefs(e.ctx, owner, name, &github.ReferenceListOptions{Ref: "heads/campaign/"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.GetRef())
+	}
+	return out
+}
+
+func TestPublishFileKinds(t *testing.T) {
+	e := newEnv(t, envOpts{repos: 8})
+	png := []byte{0x89, 'P', 'N', 'G', 0, 1, 2, 0xff, 0xfe}
+	cases := []struct {
+		name    string
+		changed []runner.FileChange
+		deleted []string
+		gitData bool
+	}{
+		{"text", textChange("module x\n\ngo 1.26\n"), nil, false},
+		{"binary", []runner.FileChange{{Path: "logo.png", Mode: runner.ModeFile, Content: png}}, nil, false},
+		{"deletion", textChange("module y\n"), []string{"old.txt"}, false},
+		{"empty file", []runner.FileChange{{Path: "empty", Mode: runner.ModeFile, Content: nil}}, nil, false},
+		{"new executable", []runner.FileChange{{Path: "build.sh", Mode: runner.ModeExecutable, Content: []byte("#!/bin/sh\nmake\n")}}, nil, true},
+		{"exec bit only", []runner.FileChange{{Path: "run.sh", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: []byte("#!/bin/sh\necho hi\n")}}, nil, true},
+		{"symlink", []runner.FileChange{{Path: "docs/readme-link", Mode: runner.ModeSymlink, Content: []byte("../README.md")}}, nil, true},
+		{"git data with binary, empty and deletion", []runner.FileChange{
+			{Path: "bin/tool", Mode: runner.ModeExecutable, Content: png},
+			{Path: "bin/tool2", Mode: runner.ModeExecutable, Content: png},
+			{Path: "empty", Mode: runner.ModeFile, Content: nil},
+			{Path: "link", Mode: runner.ModeSymlink, Content: []byte("go.mod")},
+		}, []string{"old.txt"}, true},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			repo := e.repo(i)
+			r := result(e.baseSHA(repo), c.changed, c.deleted...)
+			out, err := e.publish(e.input(repo, 1, r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.checkPR(repo, 1, r, out)
+			if got := out.Requests["POST git/trees"] > 0; got != c.gitData {
+				t.Errorf("git data path: %v, want %v (requests %v)", got, c.gitData, out.Requests)
+			}
+			if c.gitData && out.Requests["POST git/blobs"] != len(dedupeBinary(r.Changed)) {
+				t.Errorf("blobs: %v, want one per distinct binary content", out.Requests)
+			}
+		})
+	}
+}
+
+// Labels that exist in the repository go by id in the Decorate document
+// with the reviewers: one request for both.
+func TestPublishExistingLabelsInOneDocument(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	repo := e.repo(0)
+	r := result(e.baseSHA(repo), textChange("module x\n\ngo 1.26\n"))
+	if _, err := e.publish(e.input(repo, 1, r)); err != nil { // creates the labels
+		t.Fatal(err)
+	}
+	in := e.input(repo, 1, r)
+	in.CampaignID = 43
+	out, err := e.publish(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"graphql query Lookup": 1, "graphql mutation PublishCreate": 1, "graphql mutation Decorate": 1}
+	if !maps.Equal(out.Requests, want) || out.ContentUnits != 5 {
+		t.Errorf("requests %v (%d units), want %v (5 units)", out.Requests, out.ContentUnits, want)
+	}
+	_, n := split(repo)
+	pr, _ := e.fake.PullRequest("acme", n, out.PRNumber)
+	if got := slices.Sorted(slices.Values(pr.Labels)); !slices.Equal(got, []string{"campaign", "dependencies"}) || len(pr.RequestedReviewers) != 1 {
+		t.Errorf("labels %v reviewers %v", got, pr.RequestedReviewers)
 	}
 }
