@@ -24,6 +24,10 @@ func exclusionReason(n node, t spec.Targets, forks bool) string {
 	if n.IsFork && !forks {
 		return ReasonFork
 	}
+	// Nothing to check out or branch from: a campaign cannot change it.
+	if n.DefaultBranchRef == nil || n.DefaultBranchRef.Target == nil {
+		return ReasonEmpty
+	}
 	switch len(n.missing) {
 	case 0:
 	case 1:

@@ -43,4 +43,5 @@ const (
 	ReasonArchived     = "archived"
 	ReasonFork         = "fork"
 	ReasonInaccessible = "not found or not accessible to the installation"
+	ReasonEmpty        = "empty repository (no default branch)"
 )

@@ -227,41 +227,35 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// rejectSearch is a proxy in front of the fake's GraphQL endpoint that
-// answers a search for query the way GitHub answers a query it rejects.
-// githubfake accepts every search query (unknown qualifiers are ignored)
-// and its middleware option wraps REST only, hence the proxy.
-func rejectSearch(t *testing.T, f *githubfake.Fake, query, message string) string {
+// injectGraphQL is a proxy in front of the fake's GraphQL endpoint that
+// answers documents containing match with response, the way GitHub answers
+// what the fake cannot be made to produce: githubfake accepts every search
+// query (unknown qualifiers are ignored) and its middleware option wraps
+// REST only, hence the proxy.
+func injectGraphQL(t *testing.T, f *githubfake.Fake, match, response string) string {
 	target, err := url.Parse(f.V4URL())
 	must(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
-	srv := httptest.NewServer(rejectHandler(query, message)(proxy))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(match)) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, response)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + target.Path
-}
-
-func rejectHandler(query, message string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body != nil {
-				body, _ := io.ReadAll(r.Body)
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				if bytes.Contains(body, []byte(`"`+query+`"`)) {
-					w.Header().Set("Content-Type", "application/json")
-					fmt.Fprintf(w, `{"data":null,"errors":[{"type":"INVALID","path":["s0"],"locations":[{"line":1,"column":2}],"message":%q}]}`, message)
-					return
-				}
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
 }
 
 func TestRejectedQuery(t *testing.T) {
 	const bad = "org:octo-org size:huge"
 	const msg = "Invalid search query: size:huge"
 	w := newWorld(t)
-	w.gql = v4ClientAt(t, w.f, rejectSearch(t, w.f, bad, msg), w.inst)
+	w.gql = v4ClientAt(t, w.f, injectGraphQL(t, w.f, `"`+bad+`"`,
+		`{"data":null,"errors":[{"type":"INVALID","path":["s0"],"locations":[{"line":1,"column":2}],"message":"`+msg+`"}]}`), w.inst)
 	st, _ := storetest.NewStore(t)
 	res, err := selection.New(st).Resolve(context.Background(), w.gql, w.inst, spec.Targets{Query: bad})
 	var qe *selection.QueryError
@@ -290,5 +284,25 @@ func TestDeterministic(t *testing.T) {
 			t.Fatalf("run %d differs:\n%+v\n%+v", i, res, prev)
 		}
 		prev = res
+	}
+}
+
+// A rate limit is not the spec's fault: an ordinary error, not a
+// QueryError, and not an exclusion of every listed repository.
+func TestRateLimitedIsAnError(t *testing.T) {
+	const limited = `{"data":null,"errors":[{"type":"RATE_LIMITED","message":"API rate limit already exceeded for installation ID 1."}]}`
+	for _, tt := range []struct{ name, match string }{
+		{"search", "search(query:"},
+		{"lookup", "repository(owner:"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.gql = v4ClientAt(t, w.f, injectGraphQL(t, w.f, tt.match, limited), w.inst)
+			res, err := selection.New(nil).Resolve(context.Background(), w.gql, w.inst, targets)
+			var qe *selection.QueryError
+			if err == nil || errors.As(err, &qe) || res != nil || !strings.Contains(err.Error(), "rate limit") {
+				t.Fatalf("err = %v (%T), res = %v", err, err, res)
+			}
+		})
 	}
 }
