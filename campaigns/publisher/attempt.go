@@ -158,9 +158,11 @@ func (a *attempt) charge(units int, newPR bool) charge {
 		prsPerHour: rollout.PRsPerHour, maxOpenPRs: rollout.MaxOpenPRs}
 }
 
-// estimate is the charge a publish most likely needs, checked before the
-// Lookup: a new pull request (branch, commit, pull request, decoration)
-// unless the caller knows one exists, then a single update.
+// estimate is the content-creation charge a publish most likely needs,
+// checked before the Lookup: a new pull request (branch, commit, pull
+// request, decoration) unless the caller knows one exists, then a single
+// update. The campaign's throttles are left to the real charge: whether
+// this publish opens a pull request is known only after the Lookup.
 func (a *attempt) estimate() charge {
 	if a.in.ExistingPR != nil || a.out.Action != "" {
 		return a.charge(1, false)
@@ -173,5 +175,5 @@ func (a *attempt) estimate() charge {
 	if len(pr.Reviewers)+len(pr.TeamReviewers) > 0 {
 		units++
 	}
-	return a.charge(units, true)
+	return a.charge(units, false)
 }
