@@ -54,3 +54,33 @@ func (c *credential) String() string {
 	}
 	return fmt.Sprintf("uid %d", c.uid)
 }
+
+// canReach checks that the step user can traverse every directory above
+// task directories created in dir (os.TempDir() when empty): a root
+// worker's private directory would make every step fail to start.
+func (c *credential) canReach(dir string) error {
+	if c == nil {
+		return nil
+	}
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("temp dir %s: %w", dir, err)
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("temp dir %s: %w", dir, err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		reachable := fi.Mode().Perm()&0o001 != 0 || (ok && int(st.Uid) == c.uid) || (ok && int(st.Gid) == c.gid && fi.Mode().Perm()&0o010 != 0)
+		if !reachable {
+			return fmt.Errorf("temp dir %s: steps run as uid %d, which cannot traverse %s (mode %v)", dir, c.uid, p, fi.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}

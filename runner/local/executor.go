@@ -40,6 +40,9 @@ func New(tokens runner.TokenSource, opts ...Option) *Executor {
 	if tokens == nil {
 		e.err = errors.New("local executor: no token source")
 	}
+	if err := e.cred.canReach(cfg.tempDir); err != nil && e.err == nil {
+		e.err = fmt.Errorf("local executor: %w", err)
+	}
 	if cfg.maxProcs > 0 {
 		if p, err := exec.LookPath("prlimit"); err == nil {
 			e.prlimit = p
@@ -53,7 +56,7 @@ func New(tokens runner.TokenSource, opts ...Option) *Executor {
 			path, err = exec.LookPath("bwrap")
 		}
 		if err == nil {
-			err = probeBwrap(path, e.cred)
+			err = probeBwrap(path, cfg.tempDir, e.cred)
 		}
 		if err == nil {
 			e.bwrap = path

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -22,7 +23,14 @@ func TestTokenScopedAndNeverExposed(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			fg := workspacetest.New(t)
-			e := newExecutor(t, fg, m)
+			tmp := t.TempDir()
+			// Steps of a root worker run as 65534, which must reach it.
+			for _, d := range []string{tmp, filepath.Dir(tmp)} {
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := newExecutor(t, fg, m, local.WithTempDir(tmp))
 			req := request(t, fg, defaultFiles, runner.Step{Name: "snoop", Run: "env; cat .git/config; cat /proc/self/environ | tr '\\0' '\\n'; grep -r . .git/ 2>/dev/null | grep -i -e auth -e token || true; echo bump >> README.md"})
 			res, err := execute(t, e, req)
 			if err != nil {
@@ -32,10 +40,14 @@ func TestTokenScopedAndNeverExposed(t *testing.T) {
 			if got := fg.MintCalls(); !reflect.DeepEqual(got, want) {
 				t.Fatalf("token requests = %+v, want exactly %+v (one repository, contents:read only)", got, want)
 			}
-			// Mint the same way to learn what such a token looks like is
-			// impossible (tokens are random); instead check every ghs_
-			// value: none may appear.
 			out := res.Logs[0].Output
+			minted := fg.Minted()
+			if len(minted) != 1 || strings.Contains(out, minted[0]) {
+				t.Errorf("the step saw the token (%d minted):\n%s", len(minted), out)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("the task directory was not removed: %v", left)
+			}
 			if strings.Contains(out, "ghs_") || strings.Contains(out, "Authorization") || strings.Contains(out, "extraheader") {
 				t.Errorf("the step saw a credential:\n%s", out)
 			}
@@ -277,6 +289,12 @@ func TestIsolationOptions(t *testing.T) {
 	}
 	if got := local.New(fg, local.WithBwrap("/nonexistent/bwrap")).Isolation(); !strings.HasPrefix(got, "none") {
 		t.Errorf("auto without bwrap: %q", got)
+	}
+	if os.Geteuid() == 0 {
+		private := t.TempDir() // 0700, root's
+		if err := local.New(fg, local.DisableSandbox(), local.WithTempDir(private)).Err(); err == nil {
+			t.Error("a temp dir the step user cannot reach must be a configuration error")
+		}
 	}
 }
 

@@ -70,10 +70,10 @@ func bwrapArgs(workspace string, network bool, argv []string) []string {
 // probeBwrap runs `true` in the sandbox the steps will get, as the user
 // they will run as: bwrap may be installed but unusable (no user
 // namespaces in a container, for instance).
-func probeBwrap(path string, cred *credential) error {
+func probeBwrap(path, tempDir string, cred *credential) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "campaignbot-bwrap-probe-")
+	dir, err := os.MkdirTemp(tempDir, "campaignbot-bwrap-probe-")
 	if err != nil {
 		return fmt.Errorf("probe bubblewrap: %w", err)
 	}

@@ -27,8 +27,9 @@ type Forge struct {
 	Fake           *githubfake.Fake
 	InstallationID int64
 
-	mu   sync.Mutex
-	mint []MintCall
+	mu     sync.Mutex
+	mint   []MintCall
+	tokens []string
 }
 
 // MintCall records the arguments of one token request.
@@ -125,10 +126,22 @@ func (fg *Forge) RepoReadToken(ctx context.Context, installationID int64, repo s
 		return "", fmt.Errorf("repository %q is not owner/name", repo)
 	}
 	call := MintCall{InstallationID: installationID, Repos: []string{repo}, Perms: map[string]string{"contents": "read"}}
+	tok, err := fg.Fake.InstallationToken(call.InstallationID, call.Repos, call.Perms)
 	fg.mu.Lock()
+	defer fg.mu.Unlock()
 	fg.mint = append(fg.mint, call)
-	fg.mu.Unlock()
-	return fg.Fake.InstallationToken(call.InstallationID, call.Repos, call.Perms)
+	if err == nil {
+		fg.tokens = append(fg.tokens, tok)
+	}
+	return tok, err
+}
+
+// Minted returns the token values handed out by RepoReadToken, for tests
+// asserting they appear nowhere.
+func (fg *Forge) Minted() []string {
+	fg.mu.Lock()
+	defer fg.mu.Unlock()
+	return append([]string(nil), fg.tokens...)
 }
 
 // MintCalls returns the token requests made through RepoReadToken.
