@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/palantir/go-githubapp/githubapp"
 
+	"github.com/campaignbot/campaignbot/campaigns/chatops"
 	"github.com/campaignbot/campaignbot/campaigns/installations"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/selection"
@@ -16,11 +17,14 @@ import (
 // starter is nil in the server, which never starts runs.
 func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, starter *orchestrator.Starter) []githubapp.EventHandler {
 	return events.All(cc, events.Deps{
-		Installations: installations.NewService(st),
-		Control:       events.ControlRepo{FullName: cfg.Campaign.ControlRepo, SpecPath: cfg.Campaign.SpecPath},
-		Syncer:        orchestrator.NewSyncer(st),
-		Planner:       orchestrator.NewPlanner(targets),
-		Starter:       starter,
+		Installations:     installations.NewService(st),
+		Control:           events.ControlRepo{FullName: cfg.Campaign.ControlRepo, SpecPath: cfg.Campaign.SpecPath},
+		Syncer:            orchestrator.NewSyncer(st),
+		Planner:           orchestrator.NewPlanner(targets),
+		Starter:           starter,
+		Approvals:         st,
+		Policy:            chatops.Policy{AllowSelfApproval: cfg.Campaign.AllowSelfApproval, Admins: cfg.Campaign.Admins},
+		RequiredApprovals: cfg.Campaign.RequiredApprovals,
 	})
 }
 

@@ -44,14 +44,17 @@ type Runner struct {
 
 // Campaign configures the HTTP server and the campaign service (CAMPAIGN_).
 type Campaign struct {
-	HTTPAddr        string        `yaml:"http_addr" env:"CAMPAIGN_HTTP_ADDR" doc:"Address the server listens on (webhooks, health, metrics)."`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"CAMPAIGN_SHUTDOWN_TIMEOUT" doc:"How long the server drains in-flight requests after SIGTERM."`
-	MaxWebhookBytes int64         `yaml:"max_webhook_bytes" env:"CAMPAIGN_MAX_WEBHOOK_BYTES" doc:"Largest webhook body accepted (GitHub caps payloads at 25 MB); larger ones get 413."`
-	DebugAddr       string        `yaml:"debug_addr" env:"CAMPAIGN_DEBUG_ADDR" doc:"When set, serves Go pprof profiles on this address (keep it on loopback)."`
-	ControlRepo     string        `yaml:"control_repo" env:"CAMPAIGN_CONTROL_REPO" doc:"owner/name of the control repository holding campaign specs."`
-	SpecPath        string        `yaml:"spec_path" env:"CAMPAIGN_SPEC_PATH" doc:"Folder of the control repository that holds campaign specs."`
-	SelectionTTL    time.Duration `yaml:"selection_ttl" env:"CAMPAIGN_SELECTION_TTL" doc:"How long resolved targets are reused by plans before GitHub is searched again (run starts always search)."`
-	DashboardEvery  time.Duration `yaml:"dashboard_every" env:"CAMPAIGN_DASHBOARD_EVERY" doc:"At most one dashboard (check run) update per run this often, however many tasks finish."`
+	HTTPAddr          string        `yaml:"http_addr" env:"CAMPAIGN_HTTP_ADDR" doc:"Address the server listens on (webhooks, health, metrics)."`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" env:"CAMPAIGN_SHUTDOWN_TIMEOUT" doc:"How long the server drains in-flight requests after SIGTERM."`
+	MaxWebhookBytes   int64         `yaml:"max_webhook_bytes" env:"CAMPAIGN_MAX_WEBHOOK_BYTES" doc:"Largest webhook body accepted (GitHub caps payloads at 25 MB); larger ones get 413."`
+	DebugAddr         string        `yaml:"debug_addr" env:"CAMPAIGN_DEBUG_ADDR" doc:"When set, serves Go pprof profiles on this address (keep it on loopback)."`
+	ControlRepo       string        `yaml:"control_repo" env:"CAMPAIGN_CONTROL_REPO" doc:"owner/name of the control repository holding campaign specs."`
+	SpecPath          string        `yaml:"spec_path" env:"CAMPAIGN_SPEC_PATH" doc:"Folder of the control repository that holds campaign specs."`
+	SelectionTTL      time.Duration `yaml:"selection_ttl" env:"CAMPAIGN_SELECTION_TTL" doc:"How long resolved targets are reused by plans before GitHub is searched again (run starts always search)."`
+	RequiredApprovals int           `yaml:"required_approvals" env:"CAMPAIGN_REQUIRED_APPROVALS" doc:"Distinct approvers a spec needs before its run starts."`
+	AllowSelfApproval bool          `yaml:"allow_self_approval" env:"CAMPAIGN_ALLOW_SELF_APPROVAL" doc:"Let the author of a spec's pull request approve it (off: four eyes)."`
+	Admins            []string      `yaml:"admins" doc:"GitHub logins allowed to freeze and unfreeze all publishing (YAML list; env CAMPAIGN_ADMINS, comma-separated)."`
+	DashboardEvery    time.Duration `yaml:"dashboard_every" env:"CAMPAIGN_DASHBOARD_EVERY" doc:"At most one dashboard (check run) update per run this often, however many tasks finish."`
 }
 
 // Worker configures the Asynq worker (CAMPAIGN_WORKER_).
@@ -75,12 +78,13 @@ func Default() Config {
 		DatabaseURL: DefaultDatabaseURL,
 		RedisURL:    DefaultRedisURL,
 		Campaign: Campaign{
-			HTTPAddr:        DefaultHTTPAddr,
-			ShutdownTimeout: 20 * time.Second,
-			MaxWebhookBytes: 25 << 20,
-			SpecPath:        "campaigns/",
-			DashboardEvery:  5 * time.Second,
-			SelectionTTL:    10 * time.Minute,
+			HTTPAddr:          DefaultHTTPAddr,
+			ShutdownTimeout:   20 * time.Second,
+			MaxWebhookBytes:   25 << 20,
+			SpecPath:          "campaigns/",
+			DashboardEvery:    5 * time.Second,
+			SelectionTTL:      10 * time.Minute,
+			RequiredApprovals: 1,
 		},
 		Worker: Worker{
 			Concurrency:     20,

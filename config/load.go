@@ -71,6 +71,14 @@ func applyEnv(cfg *Config, lookup Lookup) Problems {
 			gh.App.IntegrationID = id
 		}
 	}
+	if v, ok := lookup("CAMPAIGN_ADMINS"); ok {
+		cfg.Campaign.Admins = nil
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				cfg.Campaign.Admins = append(cfg.Campaign.Admins, a)
+			}
+		}
+	}
 	problems = append(problems, applyTagged(reflect.ValueOf(cfg).Elem(), lookup)...)
 	return problems
 }

@@ -42,6 +42,10 @@ func walkReference(b *strings.Builder, v reflect.Value, prefix string) {
 			continue
 		}
 		env := f.Tag.Get("env")
+		if env == "" && f.Tag.Get("doc") != "" {
+			fmt.Fprintf(b, "| — | `%s%s` | — | %s |\n", prefix, key, f.Tag.Get("doc"))
+			continue
+		}
 		if env == "" {
 			continue
 		}

@@ -108,6 +108,9 @@ func (c *Config) Validate(role Role) error {
 			add("CAMPAIGN_WORKER_SWEEP_INTERVAL and CAMPAIGN_WORKER_SWEEP_AGE must be positive")
 		}
 	}
+	if c.Campaign.RequiredApprovals < 1 || c.Campaign.RequiredApprovals > 10 {
+		add("CAMPAIGN_REQUIRED_APPROVALS must be between 1 and 10")
+	}
 	if c.Campaign.ControlRepo != "" && strings.Count(c.Campaign.ControlRepo, "/") != 1 {
 		add("CAMPAIGN_CONTROL_REPO: %q is not owner/name", c.Campaign.ControlRepo)
 	}

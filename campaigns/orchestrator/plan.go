@@ -56,6 +56,11 @@ type SpecPlan struct {
 	// TargetsErr says why they could not.
 	Targets    *Targets
 	TargetsErr error
+	// Approvers approved exactly this content; VoidedApprovals counts
+	// approvals of earlier content of this pull request that a push voided.
+	Approvers         []string
+	RequiredApprovals int
+	VoidedApprovals   int
 	// NameClash is set when another file of the same pull request uses the
 	// same campaign name; check names then carry the path to stay apart.
 	NameClash bool

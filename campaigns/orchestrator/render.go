@@ -145,8 +145,19 @@ func writeValidSummary(b *strings.Builder, sp SpecPlan, n int) {
 		fmt.Fprintf(b, "| Slack | %s |\n", s.Notify.Slack)
 	}
 	b.WriteString("\n")
+	if sp.VoidedApprovals > 0 {
+		fmt.Fprintf(b, "⚠️ %d approval(s) of an earlier revision were voided by a later push: approvals cover exact content.\n\n", sp.VoidedApprovals)
+	}
 	if s.Rollout.Approval == spec.ApprovalRequired {
-		fmt.Fprintf(b, "**Approval required.** After review, someone with write access to this repository (or in `owners`) comments `/campaign approve %s`. The approval covers exactly this content; a later push voids it.\n\n", s.Name)
+		need := max(sp.RequiredApprovals, 1)
+		if len(sp.Approvers) >= need {
+			fmt.Fprintf(b, "**Approved** by @%s: the run starts when this merges.\n\n", strings.Join(sp.Approvers, ", @"))
+		} else {
+			if len(sp.Approvers) > 0 {
+				fmt.Fprintf(b, "Approved by @%s (%d of %d needed).\n\n", strings.Join(sp.Approvers, ", @"), len(sp.Approvers), need)
+			}
+			fmt.Fprintf(b, "**Approval required.** After review, someone with write access to this repository (or in `owners`) comments `/campaign approve %s`. The approval covers exactly this content; a later push voids it.\n\n", s.Name)
+		}
 	} else {
 		b.WriteString("**No approval needed** (`rollout.approval: none`): a run starts when this merges.\n\n")
 	}

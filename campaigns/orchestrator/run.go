@@ -119,6 +119,26 @@ func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.
 	return run, stored, nil
 }
 
+// Await records a run of a version that is not approved yet: it waits in
+// awaiting_approval with no tasks, and its dashboard shows how to approve.
+func (s *Starter) Await(ctx context.Context, in StartInput) (store.Run, error) {
+	run, _, created, err := s.store.CreateRun(ctx, store.Run{
+		CampaignID: in.CampaignID, SpecVersionID: in.Version.ID, State: store.RunAwaitingApproval,
+		InstallationID: in.InstallationID, ControlSHA: in.ControlSHA,
+	}, nil)
+	if err != nil {
+		return run, err
+	}
+	if created && s.progress != nil {
+		if err := s.progress.RequestUpdate(ctx, run.ID); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not schedule the dashboard")
+		}
+	}
+	zerolog.Ctx(ctx).Info().Int64("run_id", run.ID).Str("campaign", in.Spec.Name).Int("version", in.Version.Version).
+		Msg("run awaits approval: this content was not approved on its pull request")
+	return run, nil
+}
+
 // waveOf returns the wave index of the i-th target given cumulative wave sizes.
 func waveOf(i int, cumulative []int) int {
 	for w, n := range cumulative {

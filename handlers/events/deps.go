@@ -1,8 +1,12 @@
 package events
 
 import (
+	"context"
+
+	"github.com/campaignbot/campaignbot/campaigns/chatops"
 	"github.com/campaignbot/campaignbot/campaigns/installations"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+	"github.com/campaignbot/campaignbot/store"
 )
 
 // Deps are the domain services and settings the handlers use.
@@ -12,4 +16,16 @@ type Deps struct {
 	Syncer        *orchestrator.Syncer
 	Planner       *orchestrator.Planner
 	Starter       *orchestrator.Starter // nil: runs start only through approvals
+	Approvals     ApprovalStore
+	Policy        chatops.Policy
+	// RequiredApprovals is how many distinct people must approve a spec.
+	RequiredApprovals int
+}
+
+// ApprovalStore keeps approvals and the audit log.
+type ApprovalStore interface {
+	Approvers(ctx context.Context, controlRepo, name, contentHash string) ([]string, error)
+	VoidStaleApprovals(ctx context.Context, controlRepo string, prNumber int, name, keepHash, reason string) (int, error)
+	AddApproval(ctx context.Context, a store.Approval) (bool, error)
+	Audit(ctx context.Context, e store.AuditEntry) error
 }

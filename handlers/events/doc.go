@@ -10,12 +10,15 @@ import "github.com/palantir/go-githubapp/githubapp"
 // All returns the handlers the worker (and the server's dispatcher, to
 // know which events to store) registers, first match wins.
 func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
+	pr := &PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals, Required: deps.RequiredApprovals}
 	return []githubapp.EventHandler{
 		&Ping{},
 		&Installation{ClientCreator: cc, Service: deps.Installations},
 		&InstallationRepositories{ClientCreator: cc, Service: deps.Installations},
-		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer, Starter: deps.Starter},
-		&PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner},
+		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer, Starter: deps.Starter, Approvals: deps.Approvals, Required: deps.RequiredApprovals},
+		pr,
+		&IssueComment{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals,
+			Policy: deps.Policy, Required: deps.RequiredApprovals, Plan: pr.PlanHead},
 		&Noop{},
 	}
 }

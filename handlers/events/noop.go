@@ -12,7 +12,7 @@ type Noop struct{}
 
 // NoopEvents are the events the App subscribes to that have no handler yet.
 var NoopEvents = []string{
-	"pull_request_review", "issue_comment", "commit_comment",
+	"pull_request_review", "commit_comment",
 	"check_run", "check_suite", "status", "repository",
 }
 

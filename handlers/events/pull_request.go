@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
 	"github.com/shurcooL/githubv4"
 
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
@@ -16,8 +17,10 @@ import (
 // and shows each plan as a check run on the head commit.
 type PullRequest struct {
 	githubapp.ClientCreator
-	Control ControlRepo
-	Planner *orchestrator.Planner
+	Control   ControlRepo
+	Planner   *orchestrator.Planner
+	Approvals ApprovalStore
+	Required  int
 }
 
 // Handles implements githubapp.EventHandler.
@@ -41,10 +44,17 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 		return nil
 	}
 	id := githubapp.GetInstallationIDFromEvent(&ev)
-	number := ev.GetPullRequest().GetNumber()
-	headSHA := ev.GetPullRequest().GetHead().GetSHA()
-	ctx, logger := githubapp.PreparePRContext(ctx, id, repo, number)
+	ctx, _ = githubapp.PreparePRContext(ctx, id, repo, ev.GetPullRequest().GetNumber())
+	return h.plan(ctx, id, ev.GetPullRequest().GetNumber(), ev.GetPullRequest().GetHead().GetSHA(), ev.GetAction() == "synchronize")
+}
 
+// PlanHead re-plans a pull request's head (for /campaign plan and after approvals).
+func (h *PullRequest) PlanHead(ctx context.Context, installationID int64, number int, headSHA string) error {
+	return h.plan(ctx, installationID, number, headSHA, false)
+}
+
+func (h *PullRequest) plan(ctx context.Context, id int64, number int, headSHA string, pushed bool) error {
+	logger := zerolog.Ctx(ctx)
 	gql, err := h.NewInstallationV4Client(id)
 	if err != nil {
 		return fmt.Errorf("create GraphQL client for installation %d: %w", id, err)
@@ -60,6 +70,9 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 	}
 	plans, err := h.Planner.Plan(ctx, id, base, head)
 	if err != nil {
+		return err
+	}
+	if err := h.approvalState(ctx, plans, number, pushed); err != nil {
 		return err
 	}
 	if len(plans) == 0 {
@@ -122,4 +135,32 @@ func fetchPullRequestSnapshots(ctx context.Context, gql *githubv4.Client, cr Con
 		return info, orchestrator.Snapshot{}, orchestrator.Snapshot{}, err
 	}
 	return info, base, head, nil
+}
+
+// approvalState voids approvals of content a push replaced (on
+// synchronize) and fills in who approved the current content.
+func (h *PullRequest) approvalState(ctx context.Context, plans []orchestrator.SpecPlan, number int, pushed bool) error {
+	if h.Approvals == nil {
+		return nil
+	}
+	for i, p := range plans {
+		if !p.Parsed.Valid() || p.Change == orchestrator.Removed {
+			continue
+		}
+		hash := p.Parsed.Spec.ContentHash()
+		plans[i].RequiredApprovals = h.Required
+		if pushed {
+			n, err := h.Approvals.VoidStaleApprovals(ctx, h.Control.FullName, number, p.Name, hash, "a later push changed the spec")
+			if err != nil {
+				return err
+			}
+			plans[i].VoidedApprovals = n
+		}
+		approvers, err := h.Approvals.Approvers(ctx, h.Control.FullName, p.Name, hash)
+		if err != nil {
+			return err
+		}
+		plans[i].Approvers = approvers
+	}
+	return nil
 }

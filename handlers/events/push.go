@@ -20,9 +20,11 @@ type Push struct {
 	githubapp.ClientCreator
 	Control ControlRepo
 	Syncer  *orchestrator.Syncer
-	// Starter starts runs of new versions that need no approval; nil
-	// leaves starting to the approval flow.
-	Starter *orchestrator.Starter
+	// Starter starts runs of new versions that are approved (or need no
+	// approval); nil leaves runs unstarted (the server's copy).
+	Starter   *orchestrator.Starter
+	Approvals ApprovalStore
+	Required  int
 }
 
 // Handles implements githubapp.EventHandler.
@@ -65,9 +67,10 @@ func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
 	return nil
 }
 
-// startRuns starts a run for every new spec version whose spec needs no
-// approval (rollout.approval: none). Versions needing approval wait for
-// /campaign approve.
+// startRuns starts a run for every new spec version whose exact content
+// was approved on its pull request (or that needs no approval); any other
+// version gets a run waiting in awaiting_approval, whose dashboard says
+// how to approve it.
 func (h *Push) startRuns(ctx context.Context, installationID int64, commit string, res store.SpecSyncResult, parsed []orchestrator.ParsedSpec) error {
 	if h.Starter == nil {
 		return nil
@@ -80,12 +83,25 @@ func (h *Push) startRuns(ctx context.Context, installationID int64, commit strin
 	}
 	for _, v := range res.NewVersions {
 		p, ok := byHash[v.ContentHash]
-		if !ok || p.Spec.Rollout.Approval != spec.ApprovalNone {
+		if !ok {
 			continue
 		}
-		if _, _, err := h.Starter.Start(ctx, orchestrator.StartInput{
-			CampaignID: v.CampaignID, Version: v, Spec: p.Spec, InstallationID: installationID, ControlSHA: commit,
-		}); err != nil {
+		in := orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: p.Spec, InstallationID: installationID, ControlSHA: commit}
+		approved := p.Spec.Rollout.Approval == spec.ApprovalNone
+		if !approved && h.Approvals != nil {
+			approvers, err := h.Approvals.Approvers(ctx, h.Control.FullName, p.Spec.Name, v.ContentHash)
+			if err != nil {
+				return err
+			}
+			approved = len(approvers) >= max(h.Required, 1)
+		}
+		var err error
+		if approved {
+			_, _, err = h.Starter.Start(ctx, in)
+		} else {
+			_, err = h.Starter.Await(ctx, in)
+		}
+		if err != nil {
 			return fmt.Errorf("start run of %s version %d: %w", p.Spec.Name, v.Version, err)
 		}
 	}

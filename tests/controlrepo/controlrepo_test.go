@@ -46,13 +46,15 @@ pullrequest:
 
 type world struct {
 	*stack.Stack
-	ctx context.Context
+	ctx            context.Context
+	installationID int64
 }
 
 func newWorld(t *testing.T) *world {
 	s := stack.New(t, func(c *config.Config) { c.Campaign.ControlRepo = "octo-org/platform" })
 	ctx := context.Background()
-	if _, err := s.Fake.CreateOrg(ctx, githubfake.OrgSpec{Name: "octo-org", Repos: 4, Files: map[string]string{"go.mod": "module x\n\ngo 1.22\n"}}); err != nil {
+	org, err := s.Fake.CreateOrg(ctx, githubfake.OrgSpec{Name: "octo-org", Repos: 4, Files: map[string]string{"go.mod": "module x\n\ngo 1.22\n"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Fake.CreateRepo(ctx, "octo-org", githubfake.RepoSpec{Name: "platform", Files: map[string]string{"README.md": "control\n"}}); err != nil {
@@ -61,7 +63,7 @@ func newWorld(t *testing.T) *world {
 	if _, err := s.Fake.CreateRepo(ctx, "octo-org", githubfake.RepoSpec{Name: "legacy", Language: "Go", Archived: true, Files: map[string]string{"go.mod": "module legacy\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	return &world{Stack: s, ctx: ctx}
+	return &world{Stack: s, ctx: ctx, installationID: org.InstallationID}
 }
 
 // openSpecPR pushes files to a new branch and opens a pull request.
@@ -71,7 +73,7 @@ func (w *world) openSpecPR(branch string, files map[string]string, deletes ...st
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	n, err := w.Fake.OpenPullRequest(w.ctx, "octo-org", "platform", githubfake.PullRequestSpec{Title: branch, Head: branch, Base: "main"})
+	n, err := w.Fake.OpenPullRequest(w.ctx, "octo-org", "platform", githubfake.PullRequestSpec{Title: branch, Head: branch, Base: "main", User: w.Fake.CreateUser("alice")})
 	if err != nil {
 		w.T.Fatal(err)
 	}
@@ -334,8 +336,9 @@ func TestApprovalFreeSpecStartsARunOnMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Settle()
-	var runs int
-	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT count(*) FROM runs`).Scan(&runs); err != nil || runs != 1 {
-		t.Fatalf("runs = %d (%v): a spec needing approval started on merge", runs, err)
+	var running, waiting int
+	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'awaiting_approval') FROM runs`).
+		Scan(&running, &waiting); err != nil || running != 1 || waiting != 1 {
+		t.Fatalf("running=%d waiting=%d (%v): an unapproved spec must wait, not start", running, waiting, err)
 	}
 }
