@@ -54,6 +54,13 @@ func (s *searcher) run(ctx context.Context) ([]node, []string, error) {
 	nodes := first[0].nodes
 	var warnings []string
 	parts := []*cursorPart{root}
+	if total == searchCap {
+		// GitHub reports the true count above the cap, so exactly 1,000 is
+		// almost always real; a server that clamps the count would
+		// otherwise lose repositories without a word.
+		warnings = append(warnings, fmt.Sprintf("search %q matches exactly %d repositories, GitHub's per-search cap; if it matches more, the rest are missing: narrow the query",
+			s.query, searchCap))
+	}
 	if total > searchCap {
 		if !splittable(s.query) {
 			warnings = append(warnings, fmt.Sprintf("search %q matches %d repositories; GitHub returns at most %d per search and the query has its own created: qualifier, so it is not split: only the first %d are included",
