@@ -87,6 +87,9 @@ func (s *Service) Resolve(ctx context.Context, gql GraphQL, installationID int64
 			return res, err
 		}
 	}
+	if gql == nil {
+		return nil, fmt.Errorf("resolve targets: no GitHub GraphQL client")
+	}
 	counted := &countingGraphQL{gql: gql}
 	now := s.now()
 	res, err := s.resolve(ctx, counted, t, now)
