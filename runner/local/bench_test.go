@@ -46,7 +46,7 @@ func BenchmarkExecute100Repos(b *testing.B) {
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			start := time.Now()
-			var tasks atomic.Int64
+			var tasks, stepNs atomic.Int64
 			for n := 0; n < b.N; n++ {
 				next := make(chan runner.Request)
 				var wg sync.WaitGroup
@@ -60,6 +60,9 @@ func BenchmarkExecute100Repos(b *testing.B) {
 								b.Errorf("%s: %+v, %v", req.Repository, res, err)
 							}
 							tasks.Add(1)
+							if err == nil {
+								stepNs.Add(int64(res.Logs[0].Duration))
+							}
 						}
 					}()
 				}
@@ -70,6 +73,7 @@ func BenchmarkExecute100Repos(b *testing.B) {
 				wg.Wait()
 			}
 			b.ReportMetric(float64(tasks.Load())/time.Since(start).Seconds(), "tasks/s")
+			b.ReportMetric(float64(stepNs.Load())/1e6/float64(tasks.Load()), "step-ms/task")
 			// CPU per task (this process, the fake's git processes and the
 			// executor's) does not depend on what else the machine runs:
 			// 2 cores can do at most 2s / cpu-ms-per-task tasks per second.

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // hardening is passed with -c to every git command: git must not run
@@ -32,6 +34,9 @@ var hardening = []string{
 	"fetch.recurseSubmodules=false",
 	"submodule.recurse=false",
 	"diff.external=",
+	// A stalled server aborts the fetch even when the caller set no deadline.
+	"http.lowSpeedLimit=1000",
+	"http.lowSpeedTime=60",
 	"filter.lfs.required=false",
 	"filter.lfs.smudge=",
 	"filter.lfs.process=",
@@ -88,6 +93,10 @@ type gitError struct {
 	err    error
 }
 
+// Unwrap exposes the process error (and the context's, when it ended
+// the command); neither holds a secret.
+func (e *gitError) Unwrap() error { return e.err }
+
 func (e *gitError) Error() string {
 	msg := strings.TrimSpace(e.stderr)
 	if msg == "" {
@@ -109,6 +118,11 @@ func (g *git) run(ctx context.Context, extraEnv []string, stdin io.Reader, out i
 	cmd.Env = append(append([]string(nil), g.env...), extraEnv...)
 	cmd.Stdin = stdin
 	cmd.Stdout = out
+	// On cancellation kill git's helpers too (git-remote-http holds our
+	// pipes), and never wait for them for long.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 64 << 10}
 	if err := cmd.Run(); err != nil {
