@@ -141,6 +141,28 @@ func TestFaults(t *testing.T) {
 					},
 				},
 				{
+					// A real, exponential fork bomb. SAFETY: the step caps
+					// itself with prlimit (RLIMIT_NPROC is enforced: steps
+					// never run as root, see WithStepUser), the executor
+					// caps it again (64), and the timeout is 3s. The
+					// bounded case above proves the limit works first.
+					name: "real fork bomb",
+					step: runner.Step{Name: "bomb", Timeout: 3 * time.Second,
+						Run: "exec prlimit --nproc=64 -- sh -c ': bomb-987655; b() { b | b & }; b; sleep 10'"},
+					check: func(t *testing.T, res *runner.Result, err error, took time.Duration) {
+						var se *runner.StepError
+						if !errors.As(err, &se) {
+							t.Fatalf("err = %v, want a StepError", err)
+						}
+						if took > 15*time.Second {
+							t.Errorf("took %v to end a bomb with a 3s timeout", took)
+						}
+						if p := processesWith("bomb-987655"); len(p) > 0 {
+							t.Errorf("%d bomb processes survived the step", len(p))
+						}
+					},
+				},
+				{
 					name: "writes outside the workspace",
 					step: runner.Step{Name: "escape",
 						Run: "echo x > /usr/campaignbot-escape 2>/dev/null && echo WROTE-USR; echo x > /etc/campaignbot-escape 2>/dev/null && echo WROTE-ETC; echo x > ../escape 2>/dev/null && echo WROTE-PARENT; true"},
@@ -248,8 +270,12 @@ func TestFaults(t *testing.T) {
 					},
 				},
 			}
+			limitWorks := false
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
+					if tt.name == "real fork bomb" && !limitWorks {
+						t.Skip("the bounded fork test did not show the pids limit working: not running a real fork bomb")
+					}
 					files := tt.files
 					if files == nil {
 						files = defaultFiles
@@ -268,6 +294,9 @@ func TestFaults(t *testing.T) {
 						t.Errorf("the task allocated %d MB", alloc>>20)
 					}
 					tt.check(t, res, err, took)
+					if strings.HasPrefix(tt.name, "fork bomb (bounded") && !t.Failed() {
+						limitWorks = true
+					}
 				})
 			}
 		})
