@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/campaignbot/campaignbot/campaigns/spec"
@@ -31,70 +32,37 @@ func (a *attempt) graphql(ctx context.Context, op, q string, vars map[string]any
 
 func (a *attempt) run(ctx context.Context) error {
 	p, in := a.p, a.in
-	if until, err := p.thr.pausedUntil(ctx, in.InstallationID); err != nil {
+	// Reserve the likely cost before the Lookup, so a publish that would
+	// be throttled spends no request, and concurrent workers cannot all
+	// pass a check and then find the budget gone after their Lookup.
+	est := a.estimate()
+	res, err := p.thr.acquire(ctx, est)
+	if err != nil {
 		return err
-	} else if !until.IsZero() {
-		return &Throttled{Until: until, Reason: "installation paused after a GitHub rate-limit answer"}
 	}
-	if err := p.thr.peek(ctx, a.estimate()); err != nil {
-		return err
-	}
+	reserved := est.units
 	head := spec.BranchName(in.CampaignID, in.SpecVersion, in.Repository)
 	if in.ExistingPR != nil && in.ExistingPR.Branch != "" {
 		head = in.ExistingPR.Branch
 	}
 	lk, err := p.runLookup(ctx, a, head)
 	if err != nil {
+		_ = p.thr.refund(ctx, res, reserved)
 		return err
 	}
-	switch {
-	case lk.Archived:
-		return &Permanent{Reason: ReasonArchived, Detail: in.Repository}
-	case lk.BaseHead == "":
-		return &Permanent{Reason: ReasonBaseBranchMissing, Detail: in.Repository + "@" + in.DefaultBranch}
-	case lk.BaseTree == "":
-		return &Permanent{Reason: ReasonBaseCommitMissing, Detail: in.Result.BaseSHA}
+	pl, err := a.decide(ctx, lk, head)
+	if err != nil || !pl.writes() {
+		_ = p.thr.refund(ctx, res, reserved)
+		return err
 	}
-	pl := &plan{branch: head, pr: lk.PR}
-	if pl.pr == nil || pl.pr.State != "OPEN" {
-		// The pull request may live on a branch an earlier spec version
-		// opened, which the caller did not tell us about.
-		if err := a.adoptOtherBranch(ctx, lk, pl); err != nil {
+	units := pl.units()
+	if units > reserved || pl.createPR {
+		if _, err := p.thr.acquire(ctx, a.charge(max(units-reserved, 0), pl.createPR)); err != nil {
+			_ = p.thr.refund(ctx, res, reserved)
 			return err
 		}
 	}
-	if pl.pr != nil {
-		switch pl.pr.State {
-		case "MERGED":
-			return &Permanent{Reason: ReasonPRMerged, Detail: pl.pr.URL}
-		case "CLOSED":
-			return &Permanent{Reason: ReasonPRClosed, Detail: pl.pr.URL}
-		}
-	}
-	if pl.rendered, err = spec.RenderPullRequest(in.Spec, templateData(in, lk.URL)); err != nil {
-		return &Permanent{Reason: ReasonInvalidInput, Detail: err.Error()}
-	}
-	overwrite := in.Spec.WithDefaults().Drift.HumanEdits == spec.HumanEditsOverwrite
-	decideCommit(pl, in, findBranch(lk.Branches, pl.branch), overwrite)
-	if pl.humanEdited {
-		return &Permanent{Reason: ReasonHumanEdited, Detail: pl.branch}
-	}
-	decidePR(pl, lk)
-	a.out.Branch, a.out.Warnings = pl.branch, pl.warnings
-	if pl.pr != nil {
-		a.out.PRNumber, a.out.PRURL, a.out.PRNodeID = pl.pr.Number, pl.pr.URL, pl.pr.ID
-	}
-	a.out.HeadSHA = pl.head
-	if !pl.writes() {
-		if a.out.Action == "" {
-			a.out.Action = Unchanged
-		}
-		return nil
-	}
-	units := pl.units()
-	if err := p.thr.acquire(ctx, a.charge(units, pl.createPR)); err != nil {
-		return err
-	}
+	_ = p.thr.refund(ctx, res, reserved-units)
 	a.out.ContentUnits += units
 	if err := a.write(ctx, lk, pl); err != nil {
 		if _, ok := err.(*Permanent); ok && pl.createPR && a.out.PRNumber == 0 {
@@ -109,6 +77,54 @@ func (a *attempt) run(ctx context.Context) error {
 		a.out.Action = Updated
 	}
 	return nil
+}
+
+// decide turns the Lookup into a plan, or a permanent error.
+func (a *attempt) decide(ctx context.Context, lk *lookup, head string) (*plan, error) {
+	in := a.in
+	var err error
+	switch {
+	case lk.Archived:
+		return nil, &Permanent{Reason: ReasonArchived, Detail: in.Repository}
+	case lk.BaseHead == "":
+		return nil, &Permanent{Reason: ReasonBaseBranchMissing, Detail: in.Repository + "@" + in.DefaultBranch}
+	case lk.BaseTree == "":
+		return nil, &Permanent{Reason: ReasonBaseCommitMissing, Detail: in.Result.BaseSHA}
+	}
+	pl := &plan{branch: head, pr: lk.PR}
+	if pl.pr == nil || pl.pr.State != "OPEN" {
+		// The pull request may live on a branch an earlier spec version
+		// opened, which the caller did not tell us about.
+		if err := a.adoptOtherBranch(ctx, lk, pl); err != nil {
+			return nil, err
+		}
+	}
+	if pl.pr != nil {
+		switch pl.pr.State {
+		case "MERGED":
+			return nil, &Permanent{Reason: ReasonPRMerged, Detail: pl.pr.URL}
+		case "CLOSED":
+			return nil, &Permanent{Reason: ReasonPRClosed, Detail: pl.pr.URL}
+		}
+	}
+	if pl.rendered, err = spec.RenderPullRequest(in.Spec, templateData(in, lk.URL)); err != nil {
+		return nil, &Permanent{Reason: ReasonInvalidInput, Detail: err.Error()}
+	}
+	overwrite := in.Spec.WithDefaults().Drift.HumanEdits == spec.HumanEditsOverwrite
+	decideCommit(pl, in, findBranch(lk.Branches, pl.branch), overwrite)
+	if pl.humanEdited {
+		return nil, &Permanent{Reason: ReasonHumanEdited, Detail: pl.branch}
+	}
+	decidePR(pl, lk)
+	a.out.Branch, a.out.Warnings = pl.branch, pl.warnings
+	if pl.pr != nil {
+		a.out.PRNumber, a.out.PRURL, a.out.PRNodeID = pl.pr.Number, pl.pr.URL, pl.pr.ID
+	}
+	a.out.HeadSHA = pl.head
+	if !pl.writes() && a.out.Action == "" {
+		a.out.Action = Unchanged
+	}
+	return pl, nil
 }
 
 // adoptOtherBranch switches to another campaign branch of this repository
@@ -132,14 +148,12 @@ func (a *attempt) adoptOtherBranch(ctx context.Context, lk *lookup, pl *plan) er
 
 // ownBranch says whether name is campaign/<id>/<version>/<this repo's slug>.
 func ownBranch(name string, in *Input) bool {
-	prefix := spec.BranchName(in.CampaignID, 0, in.Repository)
-	slug := spec.RepoSlug(in.Repository)
-	rest, ok := strings.CutPrefix(name, strings.TrimSuffix(prefix, "0/"+slug))
+	rest, ok := strings.CutPrefix(name, spec.BranchPrefix+strconv.FormatInt(in.CampaignID, 10)+"/")
 	if !ok {
 		return false
 	}
-	v, s, ok := strings.Cut(rest, "/")
-	return ok && s == slug && v != "" && strings.Trim(v, "0123456789") == ""
+	v, slug, ok := strings.Cut(rest, "/")
+	return ok && slug == spec.RepoSlug(in.Repository) && v != "" && strings.Trim(v, "0123456789") == ""
 }
 
 func findBranch(bs []branchState, name string) *branchState {
@@ -159,7 +173,7 @@ func (a *attempt) charge(units int, newPR bool) charge {
 }
 
 // estimate is the content-creation charge a publish most likely needs,
-// checked before the Lookup: a new pull request (branch, commit, pull
+// reserved before the Lookup: a new pull request (branch, commit, pull
 // request, decoration) unless the caller knows one exists, then a single
 // update. The campaign's throttles are left to the real charge: whether
 // this publish opens a pull request is known only after the Lookup.

@@ -223,3 +223,69 @@ func TestPublishPermanentErrors(t *testing.T) {
 		})
 	}
 }
+
+// A pull request's lifecycle outside campaignbot: a person's commit on the
+// branch stops automation (humanEdits: stop) or is overwritten
+// (overwrite); a closed or merged pull request is not reopened.
+func TestPublishRespectsPeople(t *testing.T) {
+	e := newEnv(t, envOpts{repos: 4})
+	open := func(i int) (Input, Output) {
+		repo := e.repo(i)
+		in := e.input(repo, 1, result(e.baseSHA(repo), textChange("v1\n")))
+		out, err := e.publish(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in, out
+	}
+	newPatch := func(in Input) Input {
+		in.Result = result(in.Result.BaseSHA, textChange("v2\n"))
+		return in
+	}
+	t.Run("human edit stops", func(t *testing.T) {
+		in, out := open(0)
+		_, n := split(in.Repository)
+		if _, err := e.fake.PushCommit(e.ctx, "acme", n, out.Branch, "alice", "fix by hand", map[string]string{"go.mod": "hand\n"}); err != nil {
+			t.Fatal(err)
+		}
+		before := e.writes()
+		_, err := e.publish(newPatch(in))
+		if !errors.Is(err, &Permanent{Reason: ReasonHumanEdited}) || e.writes() != before {
+			t.Errorf("err %v, %d writes; want human-edited and no write", err, e.writes()-before)
+		}
+	})
+	t.Run("human edit overwritten", func(t *testing.T) {
+		in, out := open(1)
+		_, n := split(in.Repository)
+		if _, err := e.fake.PushCommit(e.ctx, "acme", n, out.Branch, "alice", "fix by hand", map[string]string{"go.mod": "hand\n"}); err != nil {
+			t.Fatal(err)
+		}
+		in = newPatch(in)
+		in.Spec.Drift.HumanEdits = spec.HumanEditsOverwrite
+		got, err := e.publish(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.checkPR(in.Repository, 1, in.Result, got)
+	})
+	t.Run("closed", func(t *testing.T) {
+		in, out := open(2)
+		_, n := split(in.Repository)
+		if err := e.fake.ClosePullRequest(e.ctx, "acme", n, out.PRNumber, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.publish(newPatch(in)); !errors.Is(err, &Permanent{Reason: ReasonPRClosed}) {
+			t.Errorf("err %v, want closed", err)
+		}
+	})
+	t.Run("merged", func(t *testing.T) {
+		in, out := open(3)
+		_, n := split(in.Repository)
+		if _, err := e.fake.MergePullRequest(e.ctx, "acme", n, out.PRNumber, "alice", "squash"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.publish(newPatch(in)); !errors.Is(err, &Permanent{Reason: ReasonPRMerged}) {
+			t.Errorf("err %v, want merged", err)
+		}
+	})
+}

@@ -22,10 +22,10 @@ import (
 //
 // KEYS: 1 pause, 2 sequence, 3 open-PR set, 4.. window sets.
 // ARGV: 1 now(ms), 2 repo, 3 maxOpen (0: no limit, -1: not a new PR),
-// 4 dry (1: check only, charge nothing), then per window: limit,
-// window(ms), cost.
+// 4 unused, then per window: limit, window(ms), cost.
 //
-// Returns {1} when charged, or {0, until(ms), reason}.
+// Returns {1, members...} when charged (the members added to the content
+// windows, for a refund), or {0, until(ms), reason}.
 var acquireScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -51,19 +51,27 @@ for i = 1, n do
   end
 end
 if wait > 0 then return {0, wait, reason} end
-if ARGV[4] == '1' then return {1} end
+local maxCost = 0
+for i = 1, n do
+  local c = tonumber(ARGV[4 + 3 * i])
+  if c > maxCost then maxCost = c end
+end
+local seq = redis.call('INCRBY', KEYS[2], maxCost)
+local members = {}
+for j = 1, maxCost do members[j] = now .. ':' .. (seq - j) end
 for i = 1, n do
   local key = KEYS[3 + i]
   local limit, win, cost = tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
   if cost > 0 and limit > 0 then
     if cost > limit then cost = limit end
-    local seq = redis.call('INCRBY', KEYS[2], cost)
-    for j = 1, cost do redis.call('ZADD', key, now, now .. ':' .. (seq - j)) end
+    for j = 1, cost do redis.call('ZADD', key, now, members[j]) end
     redis.call('PEXPIRE', key, win + 3600000)
   end
 end
 if maxOpen >= 0 then redis.call('SADD', KEYS[3], ARGV[2]) end
-return {1}
+local out = {1}
+for j = 1, maxCost do out[j + 1] = members[j] end
+return out
 `)
 
 // pauseScript moves an installation's pause forward, never back.
@@ -117,14 +125,37 @@ type window struct {
 	cost  int
 }
 
+// reservation is content units charged and not yet known to be needed.
+type reservation struct {
+	installation int64
+	members      []string
+}
+
+// refund gives back n units of r (the plan needed fewer than reserved).
+func (t *throttle) refund(ctx context.Context, r *reservation, n int) error {
+	if r == nil || n <= 0 {
+		return nil
+	}
+	n = min(n, len(r.members))
+	ms := make([]any, n)
+	for i := range ms {
+		ms[i] = r.members[len(r.members)-1-i]
+	}
+	r.members = r.members[:len(r.members)-n]
+	inst := strconv.FormatInt(r.installation, 10)
+	pipe := t.rdb.Pipeline()
+	for _, k := range []string{t.key("inst", inst, "content"), t.key("inst", inst, "content-hour"),
+		t.key("global", "content"), t.key("global", "content-hour")} {
+		pipe.ZRem(ctx, k, ms...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("publisher throttle: refund: %w", err)
+	}
+	return nil
+}
+
 // acquire charges c against every throttle or returns *Throttled.
-func (t *throttle) acquire(ctx context.Context, c charge) error { return t.run(ctx, c, false) }
-
-// peek checks c against every throttle without charging: a publish that
-// would be throttled anyway does not spend a Lookup.
-func (t *throttle) peek(ctx context.Context, c charge) error { return t.run(ctx, c, true) }
-
-func (t *throttle) run(ctx context.Context, c charge, dry bool) error {
+func (t *throttle) acquire(ctx context.Context, c charge) (*reservation, error) {
 	now := t.cfg.Clock.Now()
 	inst := strconv.FormatInt(c.installation, 10)
 	camp := strconv.FormatInt(c.campaign, 10)
@@ -146,11 +177,7 @@ func (t *throttle) run(ctx context.Context, c charge, dry bool) error {
 	if c.newPR {
 		maxOpen = max(c.maxOpenPRs, 0)
 	}
-	dryArg := 0
-	if dry {
-		dryArg = 1
-	}
-	args := []any{now.UnixMilli(), c.repo, maxOpen, dryArg}
+	args := []any{now.UnixMilli(), c.repo, maxOpen, 0}
 	names := map[string]string{}
 	for _, w := range ws {
 		names[w.key] = fmt.Sprintf("%s limit of %d per %s", strings.TrimPrefix(w.key, t.cfg.KeyPrefix), w.limit, w.span)
@@ -159,10 +186,16 @@ func (t *throttle) run(ctx context.Context, c charge, dry bool) error {
 	}
 	res, err := acquireScript.Run(ctx, t.rdb, keys, args...).Slice()
 	if err != nil {
-		return fmt.Errorf("publisher throttle: %w", err)
+		return nil, fmt.Errorf("publisher throttle: %w", err)
 	}
 	if n, _ := res[0].(int64); n == 1 {
-		return nil
+		r := &reservation{installation: c.installation}
+		for _, m := range res[1:] {
+			if s, ok := m.(string); ok {
+				r.members = append(r.members, s)
+			}
+		}
+		return r, nil
 	}
 	until, _ := res[1].(int64)
 	reason, _ := res[2].(string)
@@ -173,7 +206,7 @@ func (t *throttle) run(ctx context.Context, c charge, dry bool) error {
 	if n, ok := names[reason]; ok {
 		reason = n
 	}
-	return &Throttled{Until: u, Reason: reason}
+	return nil, &Throttled{Until: u, Reason: reason}
 }
 
 // pausedUntil returns the installation's pause, zero when none.

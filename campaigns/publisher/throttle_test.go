@@ -182,4 +182,3 @@ func TestCampaignThrottles(t *testing.T) {
 		}
 	})
 }
-
