@@ -20,6 +20,7 @@ import (
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
+	"github.com/campaignbot/campaignbot/runner/artifacts"
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -80,6 +81,21 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	}))
 	handle("GET /readyz", "/readyz", http.HandlerFunc(s.ready))
 	handle("GET /metrics", "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if keys := cfg.Runner.ArtifactKeyList(); len(keys) > 0 {
+		// The artifact proxy: Jobs upload results with per-task tokens.
+		signer, err := artifacts.NewSigner(keys)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("artifact signer: %w", err)
+		}
+		storage, err := newArtifactStorage(cfg)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		h := artifacts.NewHandler(storage, signer, st, artifacts.WithLogger(logger))
+		handle(artifacts.PathPrefix+"/", artifacts.PathPrefix, http.StripPrefix(artifacts.PathPrefix, h))
+	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, map[string]string{"message": "no route for " + r.Method + " " + r.URL.Path})
 	}))

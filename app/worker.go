@@ -19,6 +19,7 @@ import (
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/runner"
+	"github.com/campaignbot/campaignbot/runner/artifacts"
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -90,7 +91,23 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
 	mux.Handle(queue.TypeDashboard, asynq.HandlerFunc((&tasks.Dashboard{Dashboards: dashboards}).ProcessTask))
-	if o.executor != nil {
+	if o.executor == nil {
+		if o.executor, err = newExecutor(cfg, cc, logger); err != nil {
+			st.Close()
+			rdb.Close()
+			return nil, err
+		}
+	}
+	if o.results == nil {
+		storage, err := newArtifactStorage(cfg)
+		if err != nil {
+			st.Close()
+			rdb.Close()
+			return nil, err
+		}
+		o.results = artifacts.Results{Storage: storage, Meta: st}
+	}
+	{
 		gitURL := cfg.Runner.GitURL
 		r := orchestrator.NewRunner(st, o.executor, o.results, orchestrator.RunnerConfig{
 			CloneURL:    func(repo string) string { return gitURL + repo + ".git" },

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
@@ -40,6 +41,16 @@ type Runner struct {
 	Lease       time.Duration `yaml:"lease" env:"RUNNER_LEASE" doc:"How long a worker's claim on a running task lasts without a heartbeat; a dead worker's tasks move on after it."`
 	MaxAttempts int           `yaml:"max_attempts" env:"RUNNER_MAX_ATTEMPTS" doc:"Attempts of a task that fails for a retryable reason before it is failed for good (and sent to the dead-letter queue)."`
 	WorkDir     string        `yaml:"work_dir" env:"RUNNER_WORK_DIR" doc:"Where the local executor makes its temporary checkouts (default: the system temp dir)."`
+	Sandbox     string        `yaml:"sandbox" env:"RUNNER_SANDBOX" doc:"Local executor isolation: auto (bubblewrap when it works), required (refuse to run without it) or off."`
+
+	ArtifactDir  string `yaml:"artifact_dir" env:"RUNNER_ARTIFACT_DIR" doc:"Filesystem artifact storage (used unless RUNNER_S3_BUCKET is set); shared by server and workers."`
+	ArtifactKeys string `yaml:"artifact_keys" env:"RUNNER_ARTIFACT_KEYS" doc:"Comma-separated secrets (at least 32 bytes each) signing artifact tokens; the first signs, all verify (rotation). Required for the kube executor."`
+	S3Endpoint   string `yaml:"s3_endpoint" env:"RUNNER_S3_ENDPOINT" doc:"S3-compatible endpoint for artifacts (empty: AWS)."`
+	S3Region     string `yaml:"s3_region" env:"RUNNER_S3_REGION" doc:"S3 region."`
+	S3Bucket     string `yaml:"s3_bucket" env:"RUNNER_S3_BUCKET" doc:"S3 bucket for artifacts; set to use S3 instead of RUNNER_ARTIFACT_DIR."`
+	S3Prefix     string `yaml:"s3_prefix" env:"RUNNER_S3_PREFIX" doc:"Key prefix inside the bucket."`
+	S3AccessKey  string `yaml:"s3_access_key" env:"RUNNER_S3_ACCESS_KEY" doc:"S3 access key id."`
+	S3SecretKey  string `yaml:"s3_secret_key" env:"RUNNER_S3_SECRET_KEY" doc:"S3 secret access key."`
 }
 
 // Campaign configures the HTTP server and the campaign service (CAMPAIGN_).
@@ -98,7 +109,20 @@ func Default() Config {
 			GitURL:      "https://github.com/",
 			Lease:       time.Minute,
 			MaxAttempts: 3,
+			Sandbox:     "auto",
+			ArtifactDir: "data/artifacts",
 		},
 		Log: Log{Format: "json", Level: "info"},
 	}
+}
+
+// ArtifactKeyList splits RUNNER_ARTIFACT_KEYS.
+func (r Runner) ArtifactKeyList() [][]byte {
+	var out [][]byte
+	for _, k := range strings.Split(r.ArtifactKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, []byte(k))
+		}
+	}
+	return out
 }

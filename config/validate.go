@@ -92,6 +92,11 @@ func (c *Config) Validate(role Role) error {
 		if c.Runner.Lease < 10*time.Second {
 			add("RUNNER_LEASE must be at least 10s")
 		}
+		switch c.Runner.Sandbox {
+		case "auto", "required", "off":
+		default:
+			add("RUNNER_SANDBOX: %q is not auto, required or off", c.Runner.Sandbox)
+		}
 		if c.Runner.MaxAttempts < 1 {
 			add("RUNNER_MAX_ATTEMPTS must be at least 1")
 		}
@@ -106,6 +111,14 @@ func (c *Config) Validate(role Role) error {
 		}
 		if c.Worker.SweepInterval <= 0 || c.Worker.SweepAge <= 0 {
 			add("CAMPAIGN_WORKER_SWEEP_INTERVAL and CAMPAIGN_WORKER_SWEEP_AGE must be positive")
+		}
+	}
+	if c.Runner.S3Bucket == "" && c.Runner.ArtifactDir == "" && role != RoleMigrate {
+		add("RUNNER_ARTIFACT_DIR or RUNNER_S3_BUCKET must be set (where execution results are kept)")
+	}
+	for i, k := range c.Runner.ArtifactKeyList() {
+		if len(k) < 32 {
+			add("RUNNER_ARTIFACT_KEYS: key %d is %d bytes; each needs at least 32", i+1, len(k))
 		}
 	}
 	if c.Campaign.RequiredApprovals < 1 || c.Campaign.RequiredApprovals > 10 {

@@ -26,6 +26,7 @@ Commands:
   dlq list      list tasks that failed for good (the dead-letter queue)
   dlq replay    put dead tasks back on the queue: dlq replay TASK_ID... | --all
   ctl validate  check campaign spec files offline (file:line:col: message)
+  fakegithub    run a fake GitHub (githubfake) on 127.0.0.1: --repos N; prints its URLs and an App config
   version       print the version
 
 Common flags:
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDLQ(ctx, rest, stdout, stderr)
 	case "ctl":
 		return runCtl(ctx, rest, stdout, stderr)
+	case "fakegithub":
+		return runFakeGitHub(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -44,8 +43,8 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, log zerolog.Log
 	// Belt and braces: net/http already stops at Content-Length.
 	body := http.MaxBytesReader(w, r.Body, limit)
 
-	key := "tasks/" + t.task + "/" + string(t.kind) + "/" + randomHex(16)
-	if err := h.storage.Put(ctx, key, body, size, sha); err != nil {
+	stored, err := Save(log.WithContext(ctx), h.storage, h.meta, t.id, t.kind, body, size, sha)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
@@ -55,42 +54,14 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, log zerolog.Log
 			writeError(w, http.StatusBadRequest, "body does not match "+HeaderContentSHA256)
 		case errors.Is(err, ErrSizeMismatch):
 			writeError(w, http.StatusBadRequest, "body does not match Content-Length")
+		case errors.Is(err, store.ErrArtifactTaskMissing):
+			writeError(w, http.StatusNotFound, "no such task")
 		default:
 			log.Error().Err(err).Msg("could not store artifact")
 			writeError(w, http.StatusInternalServerError, "could not store artifact")
 		}
 		return
 	}
-
-	// From here on the object exists; cleanup must survive the client
-	// hanging up, or it would leak.
-	cleanupCtx := context.WithoutCancel(ctx)
-	stored, replaced, err := h.meta.ReplaceArtifact(ctx, store.Artifact{
-		TaskID: t.id, Kind: string(t.kind), SHA256: sha, SizeBytes: size, StorageKey: key,
-	})
-	if err != nil {
-		h.deleteObject(cleanupCtx, log, key)
-		if errors.Is(err, store.ErrArtifactTaskMissing) {
-			writeError(w, http.StatusNotFound, "no such task")
-			return
-		}
-		log.Error().Err(err).Msg("could not record artifact")
-		writeError(w, http.StatusInternalServerError, "could not record artifact")
-		return
-	}
-	for _, old := range replaced {
-		if old.StorageKey != key {
-			h.deleteObject(cleanupCtx, log, old.StorageKey)
-		}
-	}
-	log.Info().Str("sha256", sha).Int64("size", size).Int("replaced", len(replaced)).Msg("artifact stored")
+	log.Info().Str("sha256", sha).Int64("size", size).Msg("artifact stored")
 	writeJSON(w, http.StatusCreated, UploadResponse{Task: t.task, Kind: t.kind, SHA256: stored.SHA256, Size: stored.SizeBytes})
-}
-
-// deleteObject is best effort: an object left behind is unreferenced and
-// invisible, only a cost.
-func (h *handler) deleteObject(ctx context.Context, log zerolog.Logger, key string) {
-	if err := h.storage.Delete(ctx, key); err != nil {
-		log.Warn().Err(err).Str("storage_key", key).Msg("could not delete unreferenced artifact object")
-	}
 }

@@ -51,6 +51,8 @@ func New(t testing.TB, mutate ...func(*config.Config)) *Stack {
 	cfg.Worker.Concurrency = 8
 	cfg.Worker.ShutdownTimeout = time.Second
 	cfg.Log.Level = "warn"
+	cfg.Runner.GitURL = fake.GitURL()
+	cfg.Runner.ArtifactDir = t.TempDir()
 	for _, m := range mutate {
 		m(&cfg)
 	}
