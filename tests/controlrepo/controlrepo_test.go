@@ -11,6 +11,7 @@ import (
 	"github.com/campaignbot/campaignbot/campaigns/spec"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
+	"github.com/campaignbot/campaignbot/runner/artifacts"
 	"github.com/campaignbot/campaignbot/store"
 	"github.com/campaignbot/campaignbot/tests/stack"
 )
@@ -302,7 +303,7 @@ func keys(m map[string]githubfake.CheckRunState) []string {
 
 func TestApprovalFreeSpecStartsARunOnMerge(t *testing.T) {
 	w := newWorld(t)
-	free := validSpec + "rollout:\n  approval: none\n"
+	free := strings.Replace(validSpec, "run: go mod edit -go=1.26", `run: sed -i 's/^go 1.22$/go 1.26/' go.mod`, 1) + "rollout:\n  approval: none\n"
 	n, _ := w.openSpecPR("add-free", map[string]string{"campaigns/bump-go.yaml": free})
 	if _, err := w.Fake.MergePullRequest(w.ctx, "octo-org", "platform", n, "bob", "merge"); err != nil {
 		t.Fatal(err)
@@ -329,6 +330,34 @@ func TestApprovalFreeSpecStartsARunOnMerge(t *testing.T) {
 	}
 	if strings.Join(repos, ",") != "octo-org/repo-0001,octo-org/repo-0002,octo-org/repo-0003,octo-org/repo-0004" {
 		t.Fatalf("run targets = %v", repos)
+	}
+	// The worker's local executor clones each repository (real git, a
+	// read-only token for that repository alone), runs the step and keeps the change.
+	w.WaitFor("every task executed", func() bool {
+		tasks, _ := w.Store.RunTasks(w.ctx, runID)
+		done := 0
+		for _, tk := range tasks {
+			if tk.State == store.TaskPatchReady {
+				done++
+			}
+		}
+		return done == 4
+	})
+	// One repository-scoped, read-only token per checkout; git fetches count as git, not REST.
+	if n := w.Fake.Stats().Routes["POST /app/installations/{installation_id}/access_tokens"]; n < 4 {
+		t.Errorf("%d scoped tokens minted for 4 checkouts", n)
+	}
+	storage, err := artifacts.NewFileStorage(w.Config.Runner.ArtifactDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, _ = w.Store.RunTasks(w.ctx, runID)
+	res, err := artifacts.ReadResult(w.ctx, storage, w.Store, tasks[0].ID, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changed) != 1 || res.Changed[0].Path != "go.mod" || string(res.Changed[0].Content) != "module x\n\ngo 1.26\n" || res.BaseSHA != tasks[0].BaseSHA {
+		t.Fatalf("result = %+v", res)
 	}
 	// A spec that needs approval does not start on merge.
 	n2, _ := w.openSpecPR("add-gated", map[string]string{"campaigns/gated.yaml": strings.Replace(validSpec, "name: bump-go", "name: gated", 1)})
