@@ -86,9 +86,11 @@ func (e *Executor) runStep(ctx context.Context, root, src string, st runner.Step
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
 	var runErr error
+	killed := false // by us: a step that ends as its deadline passes did not time out
 	select {
 	case runErr = <-waitErr:
 	case <-stepCtx.Done():
+		killed = true
 		killGroup(pgid)
 		runErr = <-waitErr
 	}
@@ -108,9 +110,9 @@ func (e *Executor) runStep(ctx context.Context, root, src string, st runner.Step
 	log.ExitCode = cmd.ProcessState.ExitCode()
 
 	switch {
-	case ctx.Err() != nil:
+	case killed && ctx.Err() != nil:
 		return log, fmt.Errorf("step %q: %w", st.Name, ctx.Err())
-	case stepCtx.Err() != nil:
+	case killed:
 		log.ExitCode = -1
 		return log, &runner.StepError{Step: st.Name, ExitCode: -1, TimedOut: true, LogTail: log.Output}
 	case runErr != nil:
