@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest clean
+.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
@@ -39,6 +39,14 @@ run-worker: build
 bench-ingest: build
 	$(GO) build -o bin/loadgen ./tests/load/ingest
 	bash tests/load/ingest/run.sh
+
+## bench-execute: 1,000 repositories, a one-line sed step, a real worker process with the local executor
+bench-execute: build
+	$(GO) run ./tests/load/execute --bin $(BIN)
+
+## bench-selection: resolve 5,000 matching repositories on githubfake
+bench-selection:
+	$(GO) run ./tests/load/selection
 
 clean:
 	rm -rf bin
