@@ -115,7 +115,18 @@ func (fk *fakeKube) loop(ctx context.Context, w watch.Interface) {
 			if job.Spec.Suspend != nil && *job.Spec.Suspend || jobFinished(job) {
 				continue
 			}
+			// A real pod would sit in ContainerCreating without its
+			// Secret. Checked here, when the release is seen, so that a
+			// later Cancel deleting it is no false alarm.
+			sec, err := fk.client.Tracker().Get(corev1.SchemeGroupVersion.WithResource("secrets"), fk.ns, job.Name)
+			if err != nil {
+				fk.t.Errorf("job %s released before its secret exists: %v", job.Name, err)
+				continue
+			}
 			fk.mu.Lock()
+			if fk.secrets[job.Name] == nil {
+				fk.secrets[job.Name] = sec.(*corev1.Secret).DeepCopy()
+			}
 			first := fk.started[job.Name] == 0
 			fk.started[job.Name]++
 			hold := fk.hold[job.Labels[LabelTask]]
@@ -131,14 +142,7 @@ func (fk *fakeKube) loop(ctx context.Context, w watch.Interface) {
 // run is the kubelet plus the Job controller for one Job.
 func (fk *fakeKube) run(ctx context.Context, job *batchv1.Job, hold chan struct{}) {
 	task := job.Labels[LabelTask]
-	// A real pod would sit in ContainerCreating without its Secret.
-	sec, err := fk.client.CoreV1().Secrets(fk.ns).Get(ctx, job.Name, metav1.GetOptions{})
-	if err != nil {
-		fk.t.Errorf("job %s released before its secret exists: %v", job.Name, err)
-		return
-	}
 	fk.mu.Lock()
-	fk.secrets[job.Name] = sec
 	oc, forced := fk.outcome[task]
 	fk.mu.Unlock()
 
@@ -146,6 +150,8 @@ func (fk *fakeKube) run(ctx context.Context, job *batchv1.Job, hold chan struct{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: job.Name + "-x7k2p", Namespace: fk.ns, Labels: job.Spec.Template.Labels,
 			CreationTimestamp: metav1.Now(),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
+				Controller: ptr(true)}},
 		},
 		Spec: job.Spec.Template.Spec,
 	}

@@ -126,7 +126,7 @@ func (e *Executor) Execute(ctx context.Context, req runner.Request) (*runner.Res
 		return nil, fmt.Errorf("kube: task %s: result store returned no result", req.TaskID)
 	}
 	if len(res.Logs) == 0 {
-		res.Logs = e.stepLogs(ctx, req)
+		res.Logs = e.stepLogs(ctx, req, done)
 	}
 	if err := e.cleanup(ctx, req.TaskID); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/campaignbot/campaignbot/runner"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -455,5 +456,28 @@ func TestInformerAloneCompletesTasks(t *testing.T) {
 	}
 	if gets != 0 {
 		t.Errorf("%d job GETs; the informer should have been enough", gets)
+	}
+}
+
+// A retried task's new Job is judged by its own pod, not by a pod the
+// previous attempt's Job left behind (garbage collection is async).
+func TestFailureIgnoresPodsOfEarlierJobs(t *testing.T) {
+	task := "0badc0de-0000-4000-8000-000000000000"
+	stale := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: jobName(task) + "-old00", Namespace: testNS,
+			Labels:            map[string]string{LabelManagedBy: managedBy, LabelTask: task},
+			CreationTimestamp: metav1.NewTime(time.Now().Add(time.Hour)), // even if it looks newer
+			OwnerReferences:   []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: jobName(task), UID: "previous-attempt"}},
+		},
+		Status: corev1.PodStatus{InitContainerStatuses: []corev1.ContainerStatus{{Name: cloneContainer, State: terminated(128, "")}}},
+	}
+	fk := newFakeKube(t, testNS, stale)
+	fk.outcome[task] = outcome{failContainer: "s", exitCode: 3}
+	e := newExecutor(t, fk)
+	_, err := e.Execute(execCtx(t), testRequest(task, runner.Step{Name: "s", Image: "alpine:3", Run: "false"}))
+	var se *runner.StepError
+	if !errors.As(err, &se) || se.Step != "s" || se.ExitCode != 3 {
+		t.Fatalf("err = %v; want the new pod's step failure", err)
 	}
 }

@@ -77,7 +77,7 @@ func (e *Executor) diagnose(ctx context.Context, req runner.Request, job *batchv
 		reason, message = c.Reason, c.Message
 	}
 	deadline := reason == batchv1.JobReasonDeadlineExceeded
-	pod, err := e.taskPod(ctx, req.TaskID)
+	pod, err := e.jobPod(ctx, job)
 	if err != nil {
 		return fmt.Errorf("kube: job %s failed (%s: %s); %w", job.Name, reason, message, err)
 	}
@@ -110,9 +110,11 @@ func (e *Executor) diagnose(ctx context.Context, req runner.Request, job *batchv
 	}
 
 	tail, _, logErr := e.logTail(ctx, pod.Name, failing, e.cfg.LogTailBytes)
-	if logErr != nil {
-		// The pod's node may be gone; the termination message (the log
-		// tail on error, see FallbackToLogsOnError) is the next best.
+	if logErr != nil || tail == "" {
+		// The node may be gone (an error) or the pod never reached one
+		// (the API server answers with an empty log). The termination
+		// message, which FallbackToLogsOnError fills with the log tail,
+		// is the next best.
 		tail = termMsg
 	}
 	switch failing {

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/campaignbot/campaignbot/runner"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -66,17 +67,29 @@ func tailOf(buf []byte, max int64, truncated *bool) string {
 	return string(buf)
 }
 
-// taskPod returns the task's most recent pod, or nil if none exists
-// (the Job failed before scheduling, or the pod was already deleted).
-func (e *Executor) taskPod(ctx context.Context, taskID string) (*corev1.Pod, error) {
+// jobPod returns the Job's most recent pod, or nil if none exists (the
+// Job failed before scheduling, or the pod is gone). Pods are listed by
+// task label and kept only if this Job owns them: a retried task's new
+// Job must not be judged by the old Job's pod, which the garbage
+// collector may not have removed yet.
+func (e *Executor) jobPod(ctx context.Context, job *batchv1.Job) (*corev1.Pod, error) {
+	taskID := job.Labels[LabelTask]
 	list, err := e.client.CoreV1().Pods(e.cfg.Namespace).List(ctx, metav1.ListOptions{LabelSelector: taskSelector(taskID)})
 	if err != nil {
 		return nil, fmt.Errorf("kube: pods of task %s: %w", taskID, err)
 	}
-	if len(list.Items) == 0 {
+	var pods []corev1.Pod
+	for _, p := range list.Items {
+		for _, o := range p.OwnerReferences {
+			if o.UID == job.UID && o.Kind == "Job" {
+				pods = append(pods, p)
+				break
+			}
+		}
+	}
+	if len(pods) == 0 {
 		return nil, nil
 	}
-	pods := list.Items
 	sort.Slice(pods, func(i, j int) bool {
 		return pods[i].CreationTimestamp.After(pods[j].CreationTimestamp.Time) ||
 			(pods[i].CreationTimestamp.Equal(&pods[j].CreationTimestamp) && pods[i].Name > pods[j].Name)
@@ -87,8 +100,8 @@ func (e *Executor) taskPod(ctx context.Context, taskID string) (*corev1.Pod, err
 // stepLogs rebuilds Result.Logs from the pod when the uploaded result
 // has none: exit codes and durations from the container statuses, output
 // from pods/log. Best effort: a missing pod yields no logs, not an error.
-func (e *Executor) stepLogs(ctx context.Context, req runner.Request) []runner.StepLog {
-	pod, err := e.taskPod(ctx, req.TaskID)
+func (e *Executor) stepLogs(ctx context.Context, req runner.Request, job *batchv1.Job) []runner.StepLog {
+	pod, err := e.jobPod(ctx, job)
 	if err != nil || pod == nil {
 		return nil
 	}
