@@ -67,6 +67,9 @@ type clients struct {
 func (c *clients) REST() *github.Client { return c.rest }
 
 func (c *clients) GraphQL(ctx context.Context, op, query string, vars map[string]any) (*GraphQLResponse, error) {
+	if c.rest == nil {
+		return nil, fmt.Errorf("graphql %s: no REST client to borrow the transport from", op)
+	}
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars, "operationName": op})
 	if err != nil {
 		return nil, fmt.Errorf("graphql %s: encode: %w", op, err)

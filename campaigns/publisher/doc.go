@@ -31,4 +31,37 @@
 // rollout.maxOpenPRs) and global. A publish that would exceed one returns a
 // *Throttled error saying when the budget returns; a secondary-limit answer
 // from GitHub pauses the whole installation until its retry-after.
+//
+// Decisions worth knowing:
+//
+//   - Labels. Their ids come with the Lookup (one alias per label), so
+//     resolving them costs no request, and there is no cache to go stale
+//     when a label is renamed or deleted. When a label does not exist yet,
+//     the labels go through REST POST /issues/{n}/labels instead, which
+//     takes names and creates missing labels: once per repository, and the
+//     same one content-creating request as addLabelsToLabelable.
+//   - Reviewers. Users' ids come with the Lookup; unknown logins become
+//     warnings. Team reviewers go through REST requested_reviewers (it
+//     takes slugs; GraphQL would need team ids, which cost a request each).
+//     Reviewers who already reviewed are not asked again.
+//   - rollout.maxOpenPRs is a Redis set per campaign of repositories with
+//     an open pull request: the publisher adds to it in the same atomic
+//     script that charges the budgets (so concurrent workers cannot
+//     overshoot), the tracker removes with PullRequestClosed, and a
+//     sweeper can rewrite it from the database with SyncOpenPullRequests.
+//   - Budgets are reserved before the Lookup (the likely cost: a new pull
+//     request, or one update when the caller knows the pull request) and
+//     trued up after it, so a throttled publish spends no GitHub request.
+//   - Time comes from Config.Clock, not from Redis: tests and the
+//     benchmark run on githubfake's virtual clock. In production the
+//     workers' clocks must agree to within a second or so (NTP); GitHub's
+//     retry-after covers the rest.
+//   - The unchanged check compares the patch hash recorded in the branch
+//     head's commit trailer. A same patch on a moved base is left alone:
+//     the pull request's diff already is the patch.
+//   - A draft flag changed by a later spec version is not applied to an
+//     open pull request (a warning says so).
+//   - Every Redis key carries one hash tag (Config.KeyPrefix), so the
+//     throttle script works on Redis Cluster; throttle traffic is a few
+//     commands per publish.
 package publisher

@@ -171,16 +171,19 @@ func decidePR(pl *plan, lk *lookup) {
 		}
 		teams = append(teams, t)
 	}
-	if len(teams) > 0 {
-		pl.restUsers, pl.restTeams = users, teams
-		return
-	}
+	var known []string
 	for _, u := range users {
 		if id := lk.UserIDs[strings.ToLower(u)]; id != "" {
-			pl.userIDs = append(pl.userIDs, id)
+			known = append(known, u)
+			if len(teams) == 0 {
+				pl.userIDs = append(pl.userIDs, id)
+			}
 		} else {
 			pl.warnings = append(pl.warnings, "reviewer "+u+" is not a GitHub user; not requested")
 		}
+	}
+	if len(teams) > 0 {
+		pl.restUsers, pl.restTeams = known, teams
 	}
 }
 

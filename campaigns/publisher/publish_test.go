@@ -172,3 +172,45 @@ func TestPublishExistingLabelsInOneDocument(t *testing.T) {
 		t.Errorf("labels %v reviewers %v", got, pr.RequestedReviewers)
 	}
 }
+
+// Team reviewers go through REST (slugs, no ids), an unknown reviewer is a
+// warning, not a failure, and draft is honoured.
+func TestPublishTeamsUnknownReviewersDraft(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	repo := e.repo(0)
+	in := e.input(repo, 1, result(e.baseSHA(repo), textChange("x\n")))
+	in.Spec.PullRequest.Reviewers = []string{"alice", "nobody-at-all"}
+	in.Spec.PullRequest.TeamReviewers = []string{"acme/platform", "other-org/ignored"}
+	in.Spec.PullRequest.Draft = true
+	out, err := e.publish(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, name := split(repo)
+	rv, _, err := e.rest.PullRequests.ListReviewers(e.ctx, owner, name, out.PRNumber, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users, teams []string
+	for _, u := range rv.Users {
+		users = append(users, u.GetLogin())
+	}
+	for _, tm := range rv.Teams {
+		teams = append(teams, tm.GetSlug())
+	}
+	if !slices.Equal(users, []string{"alice"}) || !slices.Equal(teams, []string{"platform"}) {
+		t.Errorf("reviewers %v teams %v", users, teams)
+	}
+	if len(out.Warnings) == 0 {
+		t.Errorf("no warning for the unknown reviewer")
+	}
+	pr, _, err := e.rest.PullRequests.Get(e.ctx, owner, name, out.PRNumber)
+	if err != nil || !pr.GetDraft() {
+		t.Errorf("draft %v (%v)", pr.GetDraft(), err)
+	}
+	// Nothing left to do on a second publish.
+	before := e.writes()
+	if out, err := e.publish(in); err != nil || out.Action != Unchanged || e.writes() != before {
+		t.Errorf("republish: %v %v %d writes", out.Action, err, e.writes()-before)
+	}
+}

@@ -35,6 +35,15 @@ func (p *Publisher) PullRequestClosed(ctx context.Context, campaignID int64, rep
 	return p.thr.release(ctx, campaignID, strings.ToLower(repo))
 }
 
+// SyncOpenPullRequests replaces what the publisher counts as the
+// campaign's open pull requests (for rollout.maxOpenPRs) with repos, the
+// repositories whose campaign pull request is open according to the
+// database. A sweeper calls it after Redis lost its data or to correct
+// drift.
+func (p *Publisher) SyncOpenPullRequests(ctx context.Context, campaignID int64, repos []string) error {
+	return p.thr.syncOpen(ctx, campaignID, repos)
+}
+
 // PausedUntil returns when an installation may write again after GitHub
 // answered with a rate limit; zero when it is not paused.
 func (p *Publisher) PausedUntil(ctx context.Context, installationID int64) (time.Time, error) {
@@ -44,10 +53,15 @@ func (p *Publisher) PausedUntil(ctx context.Context, installationID int64) (time
 // Publish creates or updates the campaign's pull request for one change.
 // It returns *Throttled when a budget is spent (reschedule at Until),
 // *Permanent when retrying cannot help, and *GitHubError (or a wrapped
-// transport error) for anything else.
+// transport error) for anything else. The Output is filled as far as the
+// publish got even with an error (a pull request created before a
+// throttled decoration has its number).
 func (p *Publisher) Publish(ctx context.Context, gh Clients, in Input) (Output, error) {
 	if err := validate(&in); err != nil {
 		return Output{}, err
+	}
+	if gh == nil {
+		return Output{}, &Permanent{Reason: ReasonInvalidInput, Detail: "nil GitHub clients"}
 	}
 	a := &attempt{p: p, gh: gh, in: &in, out: Output{Requests: map[string]int{}}}
 	var err error
@@ -123,7 +137,7 @@ func validate(in *Input) error {
 		return bad("repository " + in.Repository + " is not owner/name")
 	case in.DefaultBranch == "":
 		return bad("empty base branch")
-	case len(in.Result.BaseSHA) != 40:
+	case !isOID(in.Result.BaseSHA):
 		return bad("result has no base commit")
 	case in.Result.PatchHash == "":
 		return bad("result has no patch hash")
@@ -139,4 +153,12 @@ func templateData(in *Input, url string) spec.TemplateData {
 		Campaign: spec.CampaignData{ID: in.CampaignID, Name: in.CampaignName, Description: in.Spec.Description,
 			SpecVersion: in.SpecVersion, URL: in.CampaignURL},
 	}
+}
+
+// isOID accepts SHA-1 and SHA-256 object ids.
+func isOID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	return strings.Trim(s, "0123456789abcdef") == ""
 }

@@ -188,6 +188,9 @@ func (t *throttle) acquire(ctx context.Context, c charge) (*reservation, error) 
 	if err != nil {
 		return nil, fmt.Errorf("publisher throttle: %w", err)
 	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("publisher throttle: empty script answer")
+	}
 	if n, _ := res[0].(int64); n == 1 {
 		r := &reservation{installation: c.installation}
 		for _, m := range res[1:] {
@@ -196,6 +199,9 @@ func (t *throttle) acquire(ctx context.Context, c charge) (*reservation, error) 
 			}
 		}
 		return r, nil
+	}
+	if len(res) < 3 {
+		return nil, fmt.Errorf("publisher throttle: unexpected script answer %v", res)
 	}
 	until, _ := res[1].(int64)
 	reason, _ := res[2].(string)
@@ -243,6 +249,27 @@ func (t *throttle) pause(ctx context.Context, inst int64, until time.Time) error
 func (t *throttle) release(ctx context.Context, campaign int64, repo string) error {
 	if err := t.rdb.SRem(ctx, t.openKey(campaign), repo).Err(); err != nil {
 		return fmt.Errorf("publisher throttle: release open pull request: %w", err)
+	}
+	return nil
+}
+
+// syncOpen replaces the campaign's set of repositories with open pull
+// requests.
+func (t *throttle) syncOpen(ctx context.Context, campaign int64, repos []string) error {
+	key := t.openKey(campaign)
+	_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, key)
+		if len(repos) > 0 {
+			ms := make([]any, len(repos))
+			for i, r := range repos {
+				ms[i] = strings.ToLower(r)
+			}
+			p.SAdd(ctx, key, ms...)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publisher throttle: sync open pull requests of campaign %d: %w", campaign, err)
 	}
 	return nil
 }

@@ -2,11 +2,13 @@ package publisher
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
+	"github.com/campaignbot/campaignbot/runner"
 )
 
 func mustThrottled(t *testing.T, err error) *Throttled {
@@ -67,7 +69,7 @@ func TestSecondaryLimitPausesInstallation(t *testing.T) {
 }
 
 func TestServerErrorsRetryWithBackoff(t *testing.T) {
-	e := newEnv(t, envOpts{repos: 2})
+	e := newEnv(t, envOpts{repos: 3})
 	e.fake.InjectFault(githubfake.Fault{Route: "POST /graphql", Times: 2, Status: 502})
 	in := e.input(e.repo(0), 1, result(e.baseSHA(e.repo(0)), textChange("a\n")))
 	out, err := e.publish(in)
@@ -78,10 +80,22 @@ func TestServerErrorsRetryWithBackoff(t *testing.T) {
 	if out.Requests["graphql query Lookup"] != 3 {
 		t.Errorf("requests %v, want two failed Lookups and a good one", out.Requests)
 	}
+	// A 500 in the middle of the Git Data path: the next attempt starts
+	// from the Lookup and finishes.
+	e.fake.InjectFault(githubfake.Fault{Route: "POST /repos/{owner}/{repo}/git/commits", Times: 1, Status: 500})
+	exec := e.input(e.repo(1), 1, result(e.baseSHA(e.repo(1)), []runner.FileChange{{Path: "run.sh", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: []byte("#!/bin/sh\n")}}))
+	out, err = e.publish(exec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.checkPR(exec.Repository, 1, exec.Result, out)
+	if out.Requests["POST git/commits"] != 2 || out.Requests["POST git/trees"] != 2 {
+		t.Errorf("requests %v, want the Git Data path twice", out.Requests)
+	}
 	// A server that keeps failing: bounded, a plain error, not throttled.
 	remove := e.fake.InjectFault(githubfake.Fault{Route: "POST /graphql", Status: 500})
 	defer remove()
-	in = e.input(e.repo(1), 1, result(e.baseSHA(e.repo(1)), textChange("b\n")))
+	in = e.input(e.repo(2), 1, result(e.baseSHA(e.repo(2)), textChange("b\n")))
 	out, err = e.pub.Publish(e.ctx, e.gh, in)
 	var tr *transient
 	if !errors.As(err, &tr) || out.Requests["graphql query Lookup"] != 4 {
@@ -155,7 +169,7 @@ func TestCampaignThrottles(t *testing.T) {
 		}
 	})
 	t.Run("maxOpenPRs", func(t *testing.T) {
-		e := newEnv(t, envOpts{repos: 3, cfg: Config{OpenPRsRecheck: 10 * time.Minute}})
+		e := newEnv(t, envOpts{repos: 4, cfg: Config{OpenPRsRecheck: 10 * time.Minute}})
 		ins := make([]Input, 3)
 		for i := range ins {
 			ins[i] = e.input(e.repo(i), 1, result(e.baseSHA(e.repo(i)), textChange("x\n")))
@@ -180,5 +194,59 @@ func TestCampaignThrottles(t *testing.T) {
 		if _, err := e.pub.Publish(e.ctx, e.gh, ins[2]); err != nil {
 			t.Errorf("after a merge: %v", err)
 		}
+		// A sweeper rewrites the set from the database: two open again.
+		if err := e.pub.SyncOpenPullRequests(e.ctx, 42, []string{ins[1].Repository, ins[2].Repository}); err != nil {
+			t.Fatal(err)
+		}
+		other := e.input(e.repo(3), 1, result(e.baseSHA(e.repo(3)), textChange("x\n")))
+		other.Spec.Rollout.MaxOpenPRs = 2
+		if _, err := e.pub.Publish(e.ctx, e.gh, other); !strings.Contains(fmt.Sprint(err), "maxOpenPRs") {
+			t.Errorf("after sync: %v, want maxOpenPRs", err)
+		}
 	})
+}
+
+func TestGlobalThrottleSpansInstallations(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: Config{GlobalContentPerMinute: 6}})
+	beta, err := e.fake.CreateOrg(e.ctx, githubfake.OrgSpec{Name: "beta", Repos: 1, Members: []string{"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pub.Publish(e.ctx, e.gh, e.input(e.repo(0), 1, result(e.baseSHA(e.repo(0)), textChange("x\n")))); err != nil {
+		t.Fatal(err)
+	}
+	betaRepo := "beta/" + beta.Repos[0]
+	base, err := e.fake.BranchSHA(e.ctx, "beta", beta.Repos[0], "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.input(betaRepo, 1, result(base, textChange("y\n")))
+	in.InstallationID = beta.InstallationID
+	_, err = e.pub.Publish(e.ctx, e.gh, in) // throttled before any request
+	if th := mustThrottled(t, err); !th.Until.Equal(epoch.Add(time.Minute)) || !strings.Contains(th.Reason, "global") {
+		t.Errorf("throttled %v", th)
+	}
+}
+
+// A spent primary GraphQL budget pauses the installation until GitHub's
+// reset, like a secondary limit.
+func TestPrimaryLimitPausesUntilReset(t *testing.T) {
+	lim := githubfake.DefaultLimits()
+	lim.GraphQLPointsPerHour = 4
+	e := newEnv(t, envOpts{repos: 2, limits: &lim})
+	if _, err := e.pub.Publish(e.ctx, e.gh, e.input(e.repo(0), 1, result(e.baseSHA(e.repo(0)), textChange("x\n")))); err != nil {
+		t.Fatal(err)
+	}
+	in := e.input(e.repo(1), 1, result(e.baseSHA(e.repo(1)), textChange("x\n")))
+	_, err := e.pub.Publish(e.ctx, e.gh, in)
+	th := mustThrottled(t, err)
+	if !strings.Contains(th.Reason, "primary") || th.Until.Before(epoch.Add(59*time.Minute)) || th.Until.After(epoch.Add(time.Hour)) {
+		t.Fatalf("throttled %v, want the hourly reset", th)
+	}
+	e.clock.Set(th.Until)
+	out, err := e.publish(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.checkPR(in.Repository, 1, in.Result, out)
 }
