@@ -402,6 +402,7 @@ func TestExecuteRejectsBadInput(t *testing.T) {
 		{"no steps", testConfig(), testRequest("99999999-0000-4000-8000-000000000000"), "has no steps"},
 		{"reserved env", testConfig(), testRequest("99999999-0000-4000-8000-000000000001",
 			runner.Step{Name: "s", Image: "a", Run: "true", Env: map[string]string{"CAMPAIGNBOT_RUN": "rm -rf /"}}), "reserved"},
+		{"no image", testConfig(), testRequest("99999999-0000-4000-8000-000000000003", runner.Step{Name: "s", Run: "true"}), "has no image"},
 		{"bad config", Config{Namespace: "Bad_NS"}, testRequest("99999999-0000-4000-8000-000000000002", runner.Step{Name: "s", Image: "a", Run: "true"}), "invalid config"},
 	}
 	for _, tt := range tests {

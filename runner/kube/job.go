@@ -165,6 +165,9 @@ func buildJob(cfg Config, s jobSpec) (*batchv1.Job, error) {
 			timeout = cfg.DefaultStepTimeout
 		}
 		budget += timeout
+		if st.Image == "" {
+			return nil, fmt.Errorf("kube: step %q has no image", st.Name)
+		}
 		env, err := stepEnv(st)
 		if err != nil {
 			return nil, err
