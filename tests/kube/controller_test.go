@@ -90,6 +90,17 @@ func (c *controller) loop(ctx context.Context, w watch.Interface) {
 
 func (c *controller) run(ctx context.Context, job *batchv1.Job, p plan) {
 	task := job.Labels[kube.LabelTask]
+	// The kubelet would wait for the Secret; it must exist, owned by
+	// this very Job, before the Job is released.
+	sec, err := c.admin.CoreV1().Secrets(jobsNS).Get(ctx, job.Name, metav1.GetOptions{})
+	switch {
+	case err != nil:
+		c.t.Errorf("job %s released without its secret: %v", job.Name, err)
+	case len(sec.OwnerReferences) != 1 || sec.OwnerReferences[0].UID != job.UID:
+		c.t.Errorf("secret %s owners = %+v, want job uid %s", sec.Name, sec.OwnerReferences, job.UID)
+	case string(sec.Data["upload-token"]) != "upl_"+task || len(sec.Data["clone-token"]) == 0:
+		c.t.Errorf("secret %s keys = %v", sec.Name, keys(sec.Data))
+	}
 	pod, err := c.createPod(ctx, job)
 	c.mu.Lock()
 	c.podErrs[job.Name] = err
@@ -224,3 +235,11 @@ func (c *controller) podsCreated(job string) (int, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -137,6 +137,26 @@ func TestExecuteWithRunnerRole(t *testing.T) {
 	assertDeleted(t, admin, task)
 }
 
+// A Secret left by an earlier attempt (whose Job is gone) is replaced:
+// the runner may not read it, so it deletes and recreates it.
+func TestStaleSecretIsReplaced(t *testing.T) {
+	c := need(t)
+	admin, rc, _ := clients(t, c)
+	ctl := startController(t, admin)
+	task := "66666666-6666-4666-8666-666666666666"
+	stale := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "campaignbot-" + task, Namespace: jobsNS},
+		Data: map[string][]byte{"clone-token": []byte("expired"), "upload-token": []byte("expired")}}
+	if _, err := admin.CoreV1().Secrets(jobsNS).Create(context.Background(), stale, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e := newExecutor(rc, ctl)
+	defer e.Close()
+	if _, err := e.Execute(timeout(t), request(task)); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	assertDeleted(t, admin, task)
+}
+
 // A failing step comes back as a StepError naming it. There is no
 // kubelet, so pods/log fails and the log tail is the termination
 // message the kubelet would have filled from the log.
