@@ -289,3 +289,42 @@ func TestPublishRespectsPeople(t *testing.T) {
 		}
 	})
 }
+
+// lostAnswer forwards a document to GitHub and then loses the answer, as
+// when a connection drops after GitHub acted.
+type lostAnswer struct {
+	Clients
+	op   string
+	lost int
+}
+
+func (c *lostAnswer) GraphQL(ctx context.Context, op, q string, vars map[string]any) (*GraphQLResponse, error) {
+	resp, err := c.Clients.GraphQL(ctx, op, q, vars)
+	if op == c.op && c.lost == 0 {
+		c.lost++
+		return nil, &transient{op: op, err: errors.New("connection reset by peer")}
+	}
+	return resp, err
+}
+
+func TestPublishLostAnswerIsAdopted(t *testing.T) {
+	e := newEnv(t, envOpts{repos: 2})
+	for i, op := range []string{"PublishCreate", "Decorate"} {
+		t.Run(op, func(t *testing.T) {
+			repo := e.repo(i)
+			r := result(e.baseSHA(repo), textChange("x\n"))
+			out, err := e.pub.Publish(e.ctx, &lostAnswer{Clients: e.gh, op: op}, e.input(repo, 1, r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Action != Created || out.Requests["graphql query Lookup"] != 2 || out.Requests["graphql mutation "+op] != 1 {
+				t.Errorf("action %s requests %v: want one %s and a second Lookup that adopts", out.Action, out.Requests, op)
+			}
+			_, n := split(repo)
+			if prs := e.fake.PullRequests("acme", n); len(prs) != 1 {
+				t.Errorf("pull requests %v", prs)
+			}
+			e.checkPR(repo, 1, r, out)
+		})
+	}
+}

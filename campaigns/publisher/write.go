@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -62,6 +63,12 @@ func (a *attempt) write(ctx context.Context, lk *lookup, pl *plan) error {
 // what it made.
 func (a *attempt) publishDoc(ctx context.Context, op string, fields []mfield, pl *plan) error {
 	resp, err := a.mutate(ctx, op, fields)
+	var tr *transient
+	if errors.As(err, &tr) && pl.createPR {
+		// The answer was lost: GitHub may have made the pull request. If
+		// it did, the next attempt adopts it, and it is ours.
+		a.created = true
+	}
 	if resp != nil {
 		var data map[string]*struct {
 			Commit *struct {
