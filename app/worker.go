@@ -114,6 +114,9 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 			Lease:       cfg.Runner.Lease,
 			MaxAttempts: cfg.Runner.MaxAttempts,
 			Progress:    dashboards,
+			Slots:       queue.NewSlots(rdb),
+			Caps: orchestrator.Caps{Global: cfg.Runner.MaxTasks, PerInstallation: cfg.Runner.MaxTasksPerInstallation,
+				PerCampaign: cfg.Runner.MaxTasksPerCampaign},
 		})
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
 	}

@@ -36,12 +36,15 @@ type Config struct {
 
 // Runner configures how repo tasks execute (RUNNER_).
 type Runner struct {
-	Executor    string        `yaml:"executor" env:"RUNNER_EXECUTOR" doc:"local (sandboxed processes on the worker) or kube (one Kubernetes Job per task)."`
-	GitURL      string        `yaml:"git_url" env:"RUNNER_GIT_URL" doc:"Base URL repositories are cloned from: <git_url><owner>/<name>.git."`
-	Lease       time.Duration `yaml:"lease" env:"RUNNER_LEASE" doc:"How long a worker's claim on a running task lasts without a heartbeat; a dead worker's tasks move on after it."`
-	MaxAttempts int           `yaml:"max_attempts" env:"RUNNER_MAX_ATTEMPTS" doc:"Attempts of a task that fails for a retryable reason before it is failed for good (and sent to the dead-letter queue)."`
-	WorkDir     string        `yaml:"work_dir" env:"RUNNER_WORK_DIR" doc:"Where the local executor makes its temporary checkouts (default: the system temp dir)."`
-	Sandbox     string        `yaml:"sandbox" env:"RUNNER_SANDBOX" doc:"Local executor isolation: auto (bubblewrap when it works), required (refuse to run without it) or off."`
+	Executor                string        `yaml:"executor" env:"RUNNER_EXECUTOR" doc:"local (sandboxed processes on the worker) or kube (one Kubernetes Job per task)."`
+	GitURL                  string        `yaml:"git_url" env:"RUNNER_GIT_URL" doc:"Base URL repositories are cloned from: <git_url><owner>/<name>.git."`
+	Lease                   time.Duration `yaml:"lease" env:"RUNNER_LEASE" doc:"How long a worker's claim on a running task lasts without a heartbeat; a dead worker's tasks move on after it."`
+	MaxAttempts             int           `yaml:"max_attempts" env:"RUNNER_MAX_ATTEMPTS" doc:"Attempts of a task that fails for a retryable reason before it is failed for good (and sent to the dead-letter queue)."`
+	WorkDir                 string        `yaml:"work_dir" env:"RUNNER_WORK_DIR" doc:"Where the local executor makes its temporary checkouts (default: the system temp dir)."`
+	MaxTasks                int           `yaml:"max_tasks" env:"RUNNER_MAX_TASKS" doc:"Tasks executing at once across all workers (0: unlimited)."`
+	MaxTasksPerInstallation int           `yaml:"max_tasks_per_installation" env:"RUNNER_MAX_TASKS_PER_INSTALLATION" doc:"Tasks executing at once per GitHub App installation (0: unlimited)."`
+	MaxTasksPerCampaign     int           `yaml:"max_tasks_per_campaign" env:"RUNNER_MAX_TASKS_PER_CAMPAIGN" doc:"Tasks executing at once per campaign (0: unlimited)."`
+	Sandbox                 string        `yaml:"sandbox" env:"RUNNER_SANDBOX" doc:"Local executor isolation: auto (bubblewrap when it works), required (refuse to run without it) or off."`
 
 	ArtifactDir  string `yaml:"artifact_dir" env:"RUNNER_ARTIFACT_DIR" doc:"Filesystem artifact storage (used unless RUNNER_S3_BUCKET is set); shared by server and workers."`
 	ArtifactKeys string `yaml:"artifact_keys" env:"RUNNER_ARTIFACT_KEYS" doc:"Comma-separated secrets (at least 32 bytes each) signing artifact tokens; the first signs, all verify (rotation). Required for the kube executor."`
@@ -105,12 +108,15 @@ func Default() Config {
 			ShutdownTimeout: 25 * time.Second,
 		},
 		Runner: Runner{
-			Executor:    "local",
-			GitURL:      "https://github.com/",
-			Lease:       time.Minute,
-			MaxAttempts: 3,
-			Sandbox:     "auto",
-			ArtifactDir: "data/artifacts",
+			Executor:                "local",
+			GitURL:                  "https://github.com/",
+			Lease:                   time.Minute,
+			MaxAttempts:             3,
+			Sandbox:                 "auto",
+			MaxTasks:                100,
+			MaxTasksPerInstallation: 50,
+			MaxTasksPerCampaign:     25,
+			ArtifactDir:             "data/artifacts",
 		},
 		Log: Log{Format: "json", Level: "info"},
 	}

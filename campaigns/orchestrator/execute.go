@@ -4,18 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/runner"
 	"github.com/campaignbot/campaignbot/store"
 )
 
 // ExecStore is what executing a repo task reads and writes.
 type ExecStore interface {
+	GetRepoTask(ctx context.Context, id uuid.UUID) (store.RepoTask, error)
 	ClaimRepoTask(ctx context.Context, id uuid.UUID, lease time.Duration) (store.RepoTask, bool, error)
 	ExtendLease(ctx context.Context, id uuid.UUID, lease time.Duration) (bool, error)
 	FinishRepoTask(ctx context.Context, id uuid.UUID, o store.TaskOutcome) error
@@ -31,6 +34,20 @@ type ResultStore interface {
 type Progress interface {
 	RequestUpdate(ctx context.Context, runID int64) error
 }
+
+// Slots caps how many tasks run at once across every worker.
+type Slots interface {
+	Acquire(ctx context.Context, holder string, lease time.Duration, caps ...queue.Cap) (bool, error)
+	Release(ctx context.Context, holder string, caps ...queue.Cap)
+}
+
+// Caps are the concurrency limits (0: unlimited).
+type Caps struct {
+	Global, PerInstallation, PerCampaign int
+}
+
+// ErrBusy says a concurrency cap is full: try again shortly, not a failure.
+var ErrBusy = errors.New("concurrency cap reached")
 
 // ErrLeased says the task is running elsewhere (or its dead worker's lease
 // has not expired yet): try again later, it is not a failure.
@@ -51,6 +68,8 @@ type Runner struct {
 	maxAttempts int
 	limits      runner.Limits
 	progress    Progress
+	slots       Slots
+	caps        Caps
 }
 
 // RunnerConfig configures a Runner.
@@ -65,6 +84,9 @@ type RunnerConfig struct {
 	Limits      runner.Limits
 	// Progress, when set, is told about every task outcome.
 	Progress Progress
+	// Slots and Caps bound concurrent executions (nil Slots: no caps).
+	Slots Slots
+	Caps  Caps
 }
 
 // NewRunner returns a Runner.
@@ -78,13 +100,23 @@ func NewRunner(st ExecStore, exec runner.Executor, results ResultStore, cfg Runn
 	if cfg.Limits == (runner.Limits{}) {
 		cfg.Limits = runner.DefaultLimits()
 	}
-	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress}
+	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress, slots: cfg.Slots, caps: cfg.Caps}
 }
 
 // Execute runs one repo task. It returns nil when the task is done (or was
 // done already), ErrLeased when it must wait, an error wrapping ErrGaveUp
 // when it failed for good, and any other error for a retry.
 func (r *Runner) Execute(ctx context.Context, taskID uuid.UUID) error {
+	caps, err := r.capsFor(ctx, taskID)
+	if err != nil {
+		return err
+	}
+	if r.slots != nil && len(caps) > 0 {
+		if err := r.acquire(ctx, taskID.String(), caps); err != nil {
+			return err
+		}
+		defer r.slots.Release(ctx, taskID.String(), caps...)
+	}
 	task, ok, err := r.store.ClaimRepoTask(ctx, taskID, r.lease)
 	if errors.Is(err, store.ErrTaskLeased) {
 		return ErrLeased
@@ -122,7 +154,7 @@ func (r *Runner) Execute(ctx context.Context, taskID uuid.UUID) error {
 	// worker may take the task, so stop.
 	execCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go r.heartbeat(execCtx, cancel, taskID)
+	go r.heartbeat(execCtx, cancel, taskID, caps)
 	start := time.Now()
 	res, execErr := r.exec.Execute(execCtx, req)
 	if cause := context.Cause(execCtx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -134,7 +166,53 @@ func (r *Runner) Execute(ctx context.Context, taskID uuid.UUID) error {
 
 var errLeaseLost = errors.New("lease lost: another worker may own the task")
 
-func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, id uuid.UUID) {
+// slotWait is how long a task waits in the worker for a free slot before
+// handing itself back to the queue (ErrBusy): short waits are cheaper in
+// place than through the queue's retry schedule.
+const slotWait = 3 * time.Second
+
+func (r *Runner) acquire(ctx context.Context, holder string, caps []queue.Cap) error {
+	deadline := time.Now().Add(slotWait)
+	for {
+		ok, err := r.slots.Acquire(ctx, holder, r.lease, caps...)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrBusy
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// capsFor names the slots a task needs: global, its installation's, its campaign's.
+func (r *Runner) capsFor(ctx context.Context, id uuid.UUID) ([]queue.Cap, error) {
+	if r.slots == nil || r.caps == (Caps{}) {
+		return nil, nil
+	}
+	t, err := r.store.GetRepoTask(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := r.store.LoadTaskContext(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Cap{
+		{Key: "execute:global", Limit: r.caps.Global},
+		{Key: "execute:installation:" + strconv.FormatInt(tc.Run.InstallationID, 10), Limit: r.caps.PerInstallation},
+		{Key: "execute:campaign:" + strconv.FormatInt(tc.Run.CampaignID, 10), Limit: r.caps.PerCampaign},
+	}, nil
+}
+
+func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, id uuid.UUID, caps []queue.Cap) {
 	t := time.NewTicker(r.lease / 3)
 	defer t.Stop()
 	for {
@@ -146,6 +224,9 @@ func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 			if err == nil && !ok {
 				cancel(errLeaseLost)
 				return
+			}
+			if r.slots != nil && len(caps) > 0 {
+				_, _ = r.slots.Acquire(ctx, id.String(), r.lease, caps...) // refreshes our own slots
 			}
 		}
 	}

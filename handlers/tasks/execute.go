@@ -17,6 +17,9 @@ import (
 // it looks again.
 const LeaseWait = 15 * time.Second
 
+// CapWait is how long a task waits when a concurrency cap is full.
+const CapWait = 2 * time.Second
+
 // Execute handles queue.TypeExecute: one repo task's execution.
 type Execute struct {
 	Runner *orchestrator.Runner
@@ -34,6 +37,8 @@ func (h *Execute) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	case errors.Is(err, orchestrator.ErrLeased):
 		return &queue.RetryLater{After: LeaseWait, Reason: err.Error()}
+	case errors.Is(err, orchestrator.ErrBusy):
+		return &queue.RetryLater{After: CapWait, Reason: err.Error()}
 	case errors.Is(err, orchestrator.ErrGaveUp):
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	default:

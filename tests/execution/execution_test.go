@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,9 @@ pullRequest:
 // recordingExecutor stands in for a real executor: it records every
 // execution that completes and can hold or fail them.
 type recordingExecutor struct {
+	running   atomic.Int64
+	peak      atomic.Int64
+	delay     time.Duration
 	mu        sync.Mutex
 	completed map[string]int
 	started   map[string]int
@@ -57,6 +61,13 @@ func newRecorder() *recordingExecutor {
 }
 
 func (r *recordingExecutor) Execute(ctx context.Context, req runner.Request) (*runner.Result, error) {
+	n := r.running.Add(1)
+	defer r.running.Add(-1)
+	for p := r.peak.Load(); n > p && !r.peak.CompareAndSwap(p, n); p = r.peak.Load() {
+	}
+	if r.delay > 0 {
+		time.Sleep(r.delay)
+	}
 	r.mu.Lock()
 	r.started[req.Repository]++
 	attempt := r.started[req.Repository]
@@ -383,4 +394,25 @@ func (w *world) dumpTasks() {
 	for _, tk := range tasks {
 		w.T.Logf("%s %s attempts=%d err=%q", tk.Repository, tk.State, tk.Attempts, tk.Error)
 	}
+}
+
+func TestConcurrencyCapsHoldAcrossWorkers(t *testing.T) {
+	w := newWorld(t, 24, func(c *config.Config) {
+		c.Worker.Concurrency = 10
+		c.Runner.MaxTasksPerCampaign = 3
+	})
+	w.exec.delay = 100 * time.Millisecond
+	w.startWorker()
+	w.startWorker() // two workers, 20 task slots between them, one campaign cap of 3
+	w.T.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("states %v peak %d", w.states(), w.exec.peak.Load())
+			w.dumpTasks()
+		}
+	})
+	w.WaitFor("all tasks", func() bool { return w.states()[store.TaskPatchReady] == 24 })
+	if p := w.exec.peak.Load(); p > 3 || p < 2 {
+		t.Fatalf("peak concurrent executions = %d, want at most the campaign cap of 3 (and some parallelism)", p)
+	}
+	w.assertExactlyOnce(24)
 }
