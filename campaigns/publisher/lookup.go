@@ -47,7 +47,7 @@ type prState struct {
 }
 
 const prFields = `fragment PR on PullRequest {
-  id number url state title body isDraft headRefName headRefOid
+  id number url state title body isDraft headRefName headRefOid isCrossRepository
   labels(first: 100) { nodes { name } }
   reviewRequests(first: 100) { nodes { requestedReviewer { __typename ... on User { login } ... on Team { slug } } } }
   reviews(first: 100) { nodes { author { login } } }
@@ -70,7 +70,7 @@ func lookupQuery(labels, users []string) string {
     baseRef: ref(qualifiedName: $base) { target { oid } }
     baseCommit: object(oid: $baseOid) { ... on Commit { tree { oid } } }
     branches: refs(refPrefix: $prefix, first: 20) { nodes { name prefix target { oid ... on Commit { message tree { oid } } } } }
-    pulls: pullRequests(headRefName: $head, states: [OPEN, CLOSED, MERGED], last: 1) { nodes { ...PR } }
+    pulls: pullRequests(headRefName: $head, states: [OPEN, CLOSED, MERGED], last: 5) { nodes { ...PR } }
 `)
 	for i := range labels {
 		fmt.Fprintf(&b, "    l%d: label(name: $l%d) { id name }\n", i, i)
@@ -94,6 +94,7 @@ type rawPR struct {
 	IsDraft     bool   `json:"isDraft"`
 	HeadRefName string `json:"headRefName"`
 	HeadRefOid  string `json:"headRefOid"`
+	CrossRepo   bool   `json:"isCrossRepository"`
 	Labels      struct {
 		Nodes []struct {
 			Name string `json:"name"`
@@ -147,11 +148,15 @@ type pullsConn struct {
 	Nodes []rawPR `json:"nodes"`
 }
 
+// newest returns the newest pull request from the repository itself: a
+// fork's pull request can have the same head branch name.
 func (c pullsConn) newest() *prState {
-	if len(c.Nodes) == 0 {
-		return nil
+	for i := len(c.Nodes) - 1; i >= 0; i-- {
+		if !c.Nodes[i].CrossRepo {
+			return c.Nodes[i].state()
+		}
 	}
-	return c.Nodes[len(c.Nodes)-1].state()
+	return nil
 }
 
 // runLookup reads the repository's state for a publish on branch head.
@@ -279,7 +284,7 @@ func (p *Publisher) lookupPR(ctx context.Context, a *attempt, branch string) (*p
 	owner, name, _ := strings.Cut(a.in.Repository, "/")
 	q := `query LookupPR($owner: String!, $name: String!, $head: String!) {
   repository(owner: $owner, name: $name) {
-    pulls: pullRequests(headRefName: $head, states: [OPEN, CLOSED, MERGED], last: 1) { nodes { ...PR } }
+    pulls: pullRequests(headRefName: $head, states: [OPEN, CLOSED, MERGED], last: 5) { nodes { ...PR } }
   }
 }
 ` + prFields
