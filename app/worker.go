@@ -33,6 +33,7 @@ type Worker struct {
 	queue    *queue.Client
 	mux      *asynq.ServeMux
 	sweepers []tasks.Sweeper
+	cc       githubapp.ClientCreator
 }
 
 // WorkerOption customises a Worker (tests add handlers).
@@ -121,7 +122,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
 	}
 	w := &Worker{
-		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux,
+		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux, cc: cc,
 		sweepers: []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)},
 	}
 	return w, nil
@@ -177,6 +178,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
 	w.logger.Info().Int("concurrency", w.cfg.Worker.Concurrency).Str("queue", queue.Tasks).Str("version", Version).Msg("worker started")
+	go func() {
+		cctx, cancel := context.WithTimeout(baseCtx, 30*time.Second)
+		defer cancel()
+		if err := checkControlRepo(cctx, w.cc, w.cfg.Campaign.ControlRepo, w.logger); err != nil {
+			w.logger.Warn().Err(err).Msg("could not check the control repository's installation")
+		}
+	}()
 	sweepCtx, stopSweep := context.WithCancel(baseCtx)
 	done := make(chan struct{})
 	go func() { defer close(done); tasks.RunSweepers(sweepCtx, w.cfg.Worker.SweepInterval, w.sweepers...) }()
