@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
+	"github.com/campaignbot/campaignbot/campaigns/publisher"
 	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/handlers/tasks"
@@ -40,9 +41,21 @@ type Worker struct {
 type WorkerOption func(*workerOptions)
 
 type workerOptions struct {
-	extra    []githubapp.EventHandler
-	executor runner.Executor
-	results  orchestrator.ResultStore
+	extra        []githubapp.EventHandler
+	executor     runner.Executor
+	results      ResultStore
+	noPublishing bool
+}
+
+// ResultStore keeps execution results and reads them back for publishing.
+type ResultStore interface {
+	orchestrator.ResultStore
+	orchestrator.ResultReader
+}
+
+// WithoutPublishing leaves patch_ready tasks unpublished (tests of execution alone).
+func WithoutPublishing() WorkerOption {
+	return func(o *workerOptions) { o.noPublishing = true }
 }
 
 // WithEventHandlers puts handlers before the built-in ones.
@@ -56,7 +69,7 @@ func WithExecutor(e runner.Executor) WorkerOption {
 }
 
 // WithResultStore replaces where execution results are kept.
-func WithResultStore(r orchestrator.ResultStore) WorkerOption {
+func WithResultStore(r ResultStore) WorkerOption {
 	return func(o *workerOptions) { o.results = r }
 }
 
@@ -108,6 +121,17 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		}
 		o.results = artifacts.Results{Storage: storage, Meta: st}
 	}
+	sweepers := []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)}
+	var publishQueue orchestrator.PublishQueue
+	if !o.noPublishing {
+		pub := publisher.New(rdb, publisher.Config{ContentPerMinute: cfg.Publisher.ContentPerMinute, ContentPerHour: cfg.Publisher.ContentPerHour})
+		publishing := orchestrator.NewPublishing(st, o.results,
+			tasks.Publisher{ClientCreator: cc, Publisher: pub, GraphQLURL: cfg.GitHub.V4APIURL},
+			killSwitch(cfg.Publisher.KillSwitch), dashboards, 5*time.Minute)
+		mux.Handle(queue.TypePublish, asynq.HandlerFunc((&tasks.Publish{Publishing: publishing}).ProcessTask))
+		sweepers = append(sweepers, orchestrator.NewPublishSweeper(st, q, cfg.Worker.SweepAge))
+		publishQueue = q
+	}
 	{
 		gitURL := cfg.Runner.GitURL
 		r := orchestrator.NewRunner(st, o.executor, o.results, orchestrator.RunnerConfig{
@@ -118,12 +142,13 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 			Slots:       queue.NewSlots(rdb),
 			Caps: orchestrator.Caps{Global: cfg.Runner.MaxTasks, PerInstallation: cfg.Runner.MaxTasksPerInstallation,
 				PerCampaign: cfg.Runner.MaxTasksPerCampaign},
+			Publish: publishQueue,
 		})
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
 	}
 	w := &Worker{
 		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux, cc: cc,
-		sweepers: []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)},
+		sweepers: sweepers,
 	}
 	return w, nil
 }
@@ -217,3 +242,11 @@ func (a asynqLogger) Info(args ...any)  { a.l.Info().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Warn(args ...any)  { a.l.Warn().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Error(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Fatal(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
+
+// killSwitch is the configured publishing kill switch (PUBLISHER_KILL_SWITCH).
+type killSwitch bool
+
+// Frozen implements orchestrator.KillSwitch.
+func (k killSwitch) Frozen(context.Context) (bool, string) {
+	return bool(k), "PUBLISHER_KILL_SWITCH is on"
+}

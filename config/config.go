@@ -28,10 +28,11 @@ type Config struct {
 	DatabaseURL string `yaml:"database_url" env:"DATABASE_URL" doc:"PostgreSQL connection URL; migrate creates the database if it is missing."`
 	RedisURL    string `yaml:"redis_url" env:"REDIS_URL" doc:"Redis connection URL (Asynq queues, shared throttles). Needs no persistence."`
 
-	Campaign Campaign `yaml:"campaign"`
-	Worker   Worker   `yaml:"worker"`
-	Runner   Runner   `yaml:"runner"`
-	Log      Log      `yaml:"log"`
+	Campaign  Campaign  `yaml:"campaign"`
+	Worker    Worker    `yaml:"worker"`
+	Runner    Runner    `yaml:"runner"`
+	Publisher Publisher `yaml:"publisher"`
+	Log       Log       `yaml:"log"`
 }
 
 // Runner configures how repo tasks execute (RUNNER_).
@@ -80,6 +81,13 @@ type Worker struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"CAMPAIGN_WORKER_SHUTDOWN_TIMEOUT" doc:"How long running tasks may finish after SIGTERM; unfinished ones go back to the queue."`
 }
 
+// Publisher configures pull-request publishing (PUBLISHER_).
+type Publisher struct {
+	KillSwitch       bool `yaml:"kill_switch" env:"PUBLISHER_KILL_SWITCH" doc:"Stop all publishing within one task boundary; paused work resumes when it is turned off."`
+	ContentPerMinute int  `yaml:"content_per_minute" env:"PUBLISHER_CONTENT_PER_MINUTE" doc:"Content-creating requests per installation per minute (GitHub's secondary limit is 80)."`
+	ContentPerHour   int  `yaml:"content_per_hour" env:"PUBLISHER_CONTENT_PER_HOUR" doc:"Content-creating requests per installation per hour (GitHub's secondary limit is 500)."`
+}
+
 // Log configures logging (CAMPAIGN_LOG_).
 type Log struct {
 	Format string `yaml:"format" env:"CAMPAIGN_LOG_FORMAT" doc:"json, or console for humans (also --log-format)."`
@@ -118,7 +126,8 @@ func Default() Config {
 			MaxTasksPerCampaign:     25,
 			ArtifactDir:             "data/artifacts",
 		},
-		Log: Log{Format: "json", Level: "info"},
+		Publisher: Publisher{ContentPerMinute: 80, ContentPerHour: 500},
+		Log:       Log{Format: "json", Level: "info"},
 	}
 }
 

@@ -164,3 +164,14 @@ const TypeDashboard = "campaign:dashboard"
 func (c *Client) EnqueueDashboard(ctx context.Context, runID int64, taskID string, in time.Duration) (bool, error) {
 	return c.Enqueue(ctx, TypeDashboard, taskID, []byte(strconv.FormatInt(runID, 10)), asynq.ProcessIn(in), asynq.MaxRetry(3))
 }
+
+// TypePublish turns one patch_ready repo task into a pull request; its
+// payload is the task's UUID.
+const TypePublish = "campaign:publish"
+
+// EnqueuePublish enqueues publishing a task's change. The id joins the
+// task's execute dedupe key (campaign, repository, spec version) with the
+// patch hash: the same change is never queued twice, a new one is.
+func (c *Client) EnqueuePublish(ctx context.Context, taskID, executeKey, patchHash string, in time.Duration) (bool, error) {
+	return c.Enqueue(ctx, TypePublish, "publish:"+executeKey+":"+patchHash, []byte(taskID), asynq.ProcessIn(in))
+}

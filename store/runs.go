@@ -59,6 +59,9 @@ type RepoTask struct {
 	ResultKey    string
 	PRNumber     int
 	PRURL        string
+	PRNodeID     string
+	Branch       string
+	HeadSHA      string
 	Error        string
 	LogTail      string
 	LeaseUntil   *time.Time
@@ -127,12 +130,12 @@ RETURNING id, created_at`, r.CampaignID, r.SpecVersionID, r.State, r.Installatio
 
 const repoTaskCols = `id, run_id, repository, COALESCE(repository_id, 0), state, attempts, dedupe_key, wave,
 COALESCE(base_branch, ''), COALESCE(base_sha, ''), COALESCE(patch_hash, ''), COALESCE(result_key, ''),
-COALESCE(pr_number, 0), COALESCE(pr_url, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, updated_at`
+COALESCE(pr_number, 0), COALESCE(pr_url, ''), COALESCE(pr_node_id, ''), COALESCE(branch, ''), COALESCE(head_sha, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, updated_at`
 
 func scanRepoTask(r pgx.Row) (RepoTask, error) {
 	var t RepoTask
 	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
-		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt)
+		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt)
 	return t, err
 }
 
@@ -275,4 +278,71 @@ WHERE r.id = $1`, t.RunID).Scan(&tc.Run.ID, &tc.Run.CampaignID, &tc.Run.SpecVers
 		return tc, fmt.Errorf("load run %d of repo task %s: %w", t.RunID, t.ID, err)
 	}
 	return tc, nil
+}
+
+// Publishing states.
+const (
+	TaskPublishing = "publishing"
+	TaskPublished  = "published"
+)
+
+// ClaimPublish moves a patch_ready task (or one stuck publishing past its
+// lease) to publishing; ok is false when there is nothing to publish.
+func (s *Store) ClaimPublish(ctx context.Context, id uuid.UUID, lease time.Duration) (RepoTask, bool, error) {
+	t, err := scanRepoTask(s.pool.QueryRow(ctx, `
+UPDATE repo_tasks SET state = 'publishing', lease_until = now() + make_interval(secs => $2), updated_at = now()
+WHERE id = $1 AND (state = 'patch_ready' OR (state = 'publishing' AND lease_until < now()))
+RETURNING `+repoTaskCols, id, lease.Seconds()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		cur, err := s.GetRepoTask(ctx, id)
+		if err == nil && cur.State == TaskPublishing {
+			return cur, false, ErrTaskLeased
+		}
+		return cur, false, err
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("claim publish of repo task %s: %w", id, err)
+	}
+	return t, true, nil
+}
+
+// PublishOutcome is how a publish ended.
+type PublishOutcome struct {
+	State    string // published | patch_ready (retry later) | failed
+	Branch   string
+	PRNumber int
+	PRURL    string
+	PRNodeID string
+	HeadSHA  string
+	Error    string
+}
+
+// FinishPublish records a publish's outcome on a publishing task.
+func (s *Store) FinishPublish(ctx context.Context, id uuid.UUID, o PublishOutcome) error {
+	_, err := s.pool.Exec(ctx, `
+UPDATE repo_tasks SET state = $2, branch = COALESCE(NULLIF($3, ''), branch), pr_number = COALESCE(NULLIF($4, 0), pr_number),
+    pr_url = COALESCE(NULLIF($5, ''), pr_url), pr_node_id = COALESCE(NULLIF($6, ''), pr_node_id),
+    head_sha = COALESCE(NULLIF($7, ''), head_sha), last_pushed_sha = COALESCE(NULLIF($7, ''), last_pushed_sha),
+    error = NULLIF($8, ''), lease_until = NULL, updated_at = now()
+WHERE id = $1 AND state = 'publishing'`, id, o.State, o.Branch, o.PRNumber, o.PRURL, o.PRNodeID, o.HeadSHA, o.Error)
+	if err != nil {
+		return fmt.Errorf("record publish of repo task %s: %w", id, err)
+	}
+	return nil
+}
+
+// StalePublishTasks lists patch_ready tasks idle since olderThan and
+// publishing tasks whose lease expired: their publish task may be lost.
+func (s *Store) StalePublishTasks(ctx context.Context, olderThan time.Time, limit int) ([]RepoTask, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
+WHERE (state = 'patch_ready' AND updated_at < $1) OR (state = 'publishing' AND lease_until < now())
+ORDER BY updated_at LIMIT $2`, olderThan, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list stale publish tasks: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list stale publish tasks: %w", err)
+	}
+	return out, nil
 }

@@ -70,6 +70,7 @@ type Runner struct {
 	progress    Progress
 	slots       Slots
 	caps        Caps
+	publish     PublishQueue
 }
 
 // RunnerConfig configures a Runner.
@@ -87,6 +88,13 @@ type RunnerConfig struct {
 	// Slots and Caps bound concurrent executions (nil Slots: no caps).
 	Slots Slots
 	Caps  Caps
+	// Publish, when set, queues the publishing of a patch_ready task.
+	Publish PublishQueue
+}
+
+// PublishQueue enqueues publishing tasks.
+type PublishQueue interface {
+	EnqueuePublish(ctx context.Context, taskID, executeKey, patchHash string, in time.Duration) (bool, error)
 }
 
 // NewRunner returns a Runner.
@@ -100,7 +108,7 @@ func NewRunner(st ExecStore, exec runner.Executor, results ResultStore, cfg Runn
 	if cfg.Limits == (runner.Limits{}) {
 		cfg.Limits = runner.DefaultLimits()
 	}
-	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress, slots: cfg.Slots, caps: cfg.Caps}
+	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress, slots: cfg.Slots, caps: cfg.Caps, publish: cfg.Publish}
 }
 
 // Execute runs one repo task. It returns nil when the task is done (or was
@@ -278,5 +286,14 @@ func (r *Runner) record(ctx context.Context, task store.RepoTask, res *runner.Re
 		}
 		return execErr
 	}
-	return r.store.FinishRepoTask(context.WithoutCancel(ctx), task.ID, out)
+	if err := r.store.FinishRepoTask(context.WithoutCancel(ctx), task.ID, out); err != nil {
+		return err
+	}
+	if out.State == store.TaskPatchReady && r.publish != nil {
+		// A lost enqueue is found again by the sweeper (patch_ready tasks idle too long).
+		if _, err := r.publish.EnqueuePublish(context.WithoutCancel(ctx), task.ID.String(), task.DedupeKey, out.PatchHash, 0); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not queue publishing; the sweeper will")
+		}
+	}
+	return nil
 }

@@ -69,3 +69,11 @@ func (r Results) SaveResult(ctx context.Context, taskID uuid.UUID, res *runner.R
 	}
 	return a.StorageKey, nil
 }
+
+// MaxResultBytes bounds a result read back for publishing.
+const MaxResultBytes = 64 << 20
+
+// ReadResult implements orchestrator.ResultReader.
+func (r Results) ReadResult(ctx context.Context, taskID uuid.UUID) (*runner.Result, error) {
+	return ReadResult(ctx, r.Storage, r.Meta, taskID, MaxResultBytes)
+}

@@ -114,7 +114,7 @@ CREATE TABLE repo_tasks (
     UNIQUE (run_id, repository)
 );
 CREATE INDEX repo_tasks_run_state ON repo_tasks (run_id, state);
-CREATE INDEX repo_tasks_in_flight ON repo_tasks (updated_at) WHERE state IN ('queued', 'running');
+CREATE INDEX repo_tasks_in_flight ON repo_tasks (updated_at) WHERE state IN ('queued', 'running', 'patch_ready', 'publishing');
 
 CREATE TABLE artifacts (
     id           BIGSERIAL PRIMARY KEY,

@@ -347,6 +347,31 @@ func TestApprovalFreeSpecStartsARunOnMerge(t *testing.T) {
 	if n := w.Fake.Stats().Routes["POST /app/installations/{installation_id}/access_tokens"]; n < 4 {
 		t.Errorf("%d scoped tokens minted for 4 checkouts", n)
 	}
+	// Then each change is published: one pull request per repository, on the campaign's branch.
+	w.WaitFor("every pull request", func() bool {
+		tasks, _ := w.Store.RunTasks(w.ctx, runID)
+		n := 0
+		for _, tk := range tasks {
+			if tk.State == "published" && tk.PRNumber > 0 {
+				n++
+			}
+		}
+		return n == 4
+	})
+	tasks, _ = w.Store.RunTasks(w.ctx, runID)
+	for _, tk := range tasks {
+		pr, err := w.Fake.PullRequest("octo-org", strings.TrimPrefix(tk.Repository, "octo-org/"), tk.PRNumber)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(pr.Head, "campaign/") || pr.Title != "chore: bump Go to 1.26" {
+			t.Errorf("%s: PR %+v", tk.Repository, pr)
+		}
+		got, err := w.Fake.FileContent(w.ctx, "octo-org", strings.TrimPrefix(tk.Repository, "octo-org/"), pr.Head, "go.mod")
+		if err != nil || got != "module x\n\ngo 1.26\n" {
+			t.Errorf("%s: go.mod on the campaign branch = %q, %v", tk.Repository, got, err)
+		}
+	}
 	storage, err := artifacts.NewFileStorage(w.Config.Runner.ArtifactDir)
 	if err != nil {
 		t.Fatal(err)

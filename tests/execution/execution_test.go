@@ -113,6 +113,16 @@ type memResults struct {
 	m  map[uuid.UUID]*runner.Result
 }
 
+func (m *memResults) ReadResult(_ context.Context, id uuid.UUID) (*runner.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.m[id]
+	if !ok {
+		return nil, fmt.Errorf("no result for %s", id)
+	}
+	return r, nil
+}
+
 func (m *memResults) SaveResult(_ context.Context, id uuid.UUID, r *runner.Result) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -214,7 +224,7 @@ func newWorld(t *testing.T, repos int, mutate ...func(*config.Config)) *world {
 }
 
 func (w *world) startWorker() {
-	w.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(w.results))
+	w.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(w.results), app.WithoutPublishing())
 }
 
 func (w *world) states() map[string]int {
