@@ -20,9 +20,21 @@ import (
 // campaign's open pull requests, and charges all of them or none, so
 // concurrent workers cannot overshoot between a check and a charge.
 //
-// KEYS: 1 pause, 2 sequence, 3 open-PR set, 4.. window sets.
+// Publishes the installation's budget turns away wait in a line (a sorted
+// set in the order they were first turned away). Each is told the time its
+// turn comes, computed by playing the sliding windows forward for the
+// units of the publishes ahead of it, so a thousand waiting publishes wake
+// one slot after another instead of all at once at every window boundary,
+// and the oldest goes first. The line only spreads wake-ups; the windows
+// alone decide admission, so a wrong guess costs a reschedule, never a
+// limit. A waiter that does not come back within lineStale of its turn is
+// dropped from the line.
+//
+// KEYS: 1 pause, 2 sequence, 3 open-PR set, 4 line, 5 line turns (hash),
+// 6.. window sets (the first two: the installation's minute and hour).
 // ARGV: 1 now(ms), 2 repo, 3 maxOpen (0: no limit, -1: not a new PR),
-// 4 unused, then per window: limit, window(ms), cost.
+// 4 line member, 5 line staleness(ms), then per window: limit, window(ms),
+// cost.
 //
 // Returns {1, members...} when charged (the members added to the content
 // windows, for a refund), or {0, until(ms), reason}.
@@ -34,11 +46,13 @@ local maxOpen = tonumber(ARGV[3])
 if maxOpen > 0 and redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 and redis.call('SCARD', KEYS[3]) >= maxOpen then
   return {0, -1, 'campaign has rollout.maxOpenPRs open pull requests'}
 end
-local wait, reason = 0, ''
-local n = #KEYS - 3
+local W = 5
+local n = #KEYS - W
+local function arg(i, k) return tonumber(ARGV[W + 3 * (i - 1) + k]) end
+local wait, reason, which = 0, '', 0
 for i = 1, n do
-  local key = KEYS[3 + i]
-  local limit, win, cost = tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
+  local key = KEYS[W + i]
+  local limit, win, cost = arg(i, 1), arg(i, 2), arg(i, 3)
   if cost > 0 and limit > 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
     if cost > limit then cost = limit end
@@ -46,22 +60,68 @@ for i = 1, n do
     if used + cost > limit then
       local e = redis.call('ZRANGE', key, used + cost - limit - 1, used + cost - limit - 1, 'WITHSCORES')
       local t = tonumber(e[2]) + win
-      if t > wait then wait, reason = t, key end
+      if t > wait then wait, reason, which = t, key, i end
     end
   end
 end
-if wait > 0 then return {0, wait, reason} end
+if wait > 0 then
+  if which > 2 then return {0, wait, reason} end
+  -- Take a place in the line and compute this publish's turn.
+  local member, stale = ARGV[4], tonumber(ARGV[5])
+  -- Scored by arrival (the shared sequence), not by time: publishes
+  -- turned away in the same millisecond keep their order.
+  if not redis.call('ZSCORE', KEYS[4], member) then
+    redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[2]), member)
+  end
+  local line = redis.call('ZRANGE', KEYS[4], 0, -1)
+  local turns = {}
+  for from = 1, #line, 1000 do
+    local part = redis.call('HMGET', KEYS[5], unpack(line, from, math.min(from + 999, #line)))
+    for j, v in ipairs(part) do turns[from + j - 1] = v end
+  end
+  local ahead = 0
+  for j, m in ipairs(line) do
+    if m == member then break end
+    local turn = tonumber(turns[j] or '0')
+    if turn > 0 and turn < now - stale then
+      redis.call('ZREM', KEYS[4], m)
+      redis.call('HDEL', KEYS[5], m)
+    else
+      ahead = ahead + 1
+    end
+  end
+  local mLimit, mWin, cost = arg(1, 1), arg(1, 2), arg(1, 3)
+  local hLimit, hWin = arg(2, 1), arg(2, 2)
+  local t = {}
+  for idx, v in ipairs(redis.call('ZRANGE', KEYS[W + 2], 0, -1, 'WITHSCORES')) do
+    if idx % 2 == 0 then t[#t + 1] = tonumber(v) end
+  end
+  local h = #t
+  for k = h + 1, h + (ahead + 1) * cost do
+    local at = now
+    if mLimit > 0 and k - mLimit >= 1 and t[k - mLimit] + mWin > at then at = t[k - mLimit] + mWin end
+    if hLimit > 0 and k - hLimit >= 1 and t[k - hLimit] + hWin > at then at = t[k - hLimit] + hWin end
+    t[k] = at
+  end
+  local turn = t[h + (ahead + 1) * cost]
+  if turn < wait then turn = wait end
+  redis.call('HSET', KEYS[5], member, turn)
+  redis.call('PEXPIRE', KEYS[4], turn - now + stale + 3600000)
+  redis.call('PEXPIRE', KEYS[5], turn - now + stale + 3600000)
+  return {0, turn, reason}
+end
+redis.call('ZREM', KEYS[4], ARGV[4])
+redis.call('HDEL', KEYS[5], ARGV[4])
 local maxCost = 0
 for i = 1, n do
-  local c = tonumber(ARGV[4 + 3 * i])
-  if c > maxCost then maxCost = c end
+  if arg(i, 3) > maxCost then maxCost = arg(i, 3) end
 end
 local seq = redis.call('INCRBY', KEYS[2], maxCost)
 local members = {}
 for j = 1, maxCost do members[j] = now .. ':' .. (seq - j) end
 for i = 1, n do
-  local key = KEYS[3 + i]
-  local limit, win, cost = tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
+  local key = KEYS[W + i]
+  local limit, win, cost = arg(i, 1), arg(i, 2), arg(i, 3)
   if cost > 0 and limit > 0 then
     if cost > limit then cost = limit end
     for j = 1, cost do redis.call('ZADD', key, now, members[j]) end
@@ -81,6 +141,10 @@ local untilMs = tonumber(ARGV[1])
 if untilMs > cur then redis.call('SET', KEYS[1], untilMs, 'PX', tonumber(ARGV[2])) end
 return 1
 `)
+
+// lineStale is how late past its turn a waiting publish may come back
+// before it loses its place in the line (its task died or was cancelled).
+const lineStale = 10 * time.Minute
 
 // throttle is the Redis side of the publisher.
 type throttle struct {
@@ -172,12 +236,13 @@ func (t *throttle) acquire(ctx context.Context, c charge) (*reservation, error) 
 	}
 	// One key per window even though the minute and hour logs hold the
 	// same entries: a minute log stays 80 long, so checking it is cheap.
-	keys := []string{t.pauseKey(c.installation), t.key("seq"), t.openKey(c.campaign)}
+	keys := []string{t.pauseKey(c.installation), t.key("seq"), t.openKey(c.campaign),
+		t.key("inst", inst, "line"), t.key("inst", inst, "line-turns")}
 	maxOpen := -1
 	if c.newPR {
 		maxOpen = max(c.maxOpenPRs, 0)
 	}
-	args := []any{now.UnixMilli(), c.repo, maxOpen, 0}
+	args := []any{now.UnixMilli(), c.repo, maxOpen, camp + ":" + c.repo, lineStale.Milliseconds()}
 	names := map[string]string{}
 	for _, w := range ws {
 		names[w.key] = fmt.Sprintf("%s limit of %d per %s", strings.TrimPrefix(w.key, t.cfg.KeyPrefix), w.limit, w.span)

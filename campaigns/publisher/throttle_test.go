@@ -250,3 +250,46 @@ func TestPrimaryLimitPausesUntilReset(t *testing.T) {
 	}
 	e.checkPR(in.Repository, 1, in.Result, out)
 }
+
+// Waiting publishes are told their own turn: playing GitHub's sliding
+// windows forward, 16 five-unit publishes a minute, 100 an hour.
+func TestThrottleLineGivesEachWaiterItsTurn(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	thr := e.pub.thr
+	turns := map[time.Duration]int{}
+	var pending []string
+	for i := range 120 {
+		repo := fmt.Sprintf("acme/r%03d", i)
+		_, err := thr.acquire(e.ctx, charge{installation: 7, campaign: 1, repo: repo, units: 5})
+		if err == nil {
+			turns[0]++
+			continue
+		}
+		th := mustThrottled(t, err)
+		turns[th.Until.Sub(epoch)]++
+		pending = append(pending, repo)
+	}
+	want := map[time.Duration]int{0: 16, time.Minute: 16, 2 * time.Minute: 16, 3 * time.Minute: 16, 4 * time.Minute: 16,
+		5 * time.Minute: 16, 6 * time.Minute: 4, time.Hour: 16, time.Hour + time.Minute: 4}
+	for d, n := range want {
+		if turns[d] != n {
+			t.Errorf("turns %v, want %v", turns, want)
+			break
+		}
+	}
+	// Everyone who comes back at their turn is admitted.
+	for _, d := range []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute, 6 * time.Minute, time.Hour, time.Hour + time.Minute} {
+		e.clock.Set(epoch.Add(d))
+		var still []string
+		for _, repo := range pending[:min(len(pending), want[d])] {
+			if _, err := thr.acquire(e.ctx, charge{installation: 7, campaign: 1, repo: repo, units: 5}); err != nil {
+				t.Errorf("at %v %s: %v", d, repo, err)
+				still = append(still, repo)
+			}
+		}
+		pending = append(still, pending[min(len(pending), want[d]):]...)
+	}
+	if len(pending) != 0 {
+		t.Errorf("%d never admitted", len(pending))
+	}
+}

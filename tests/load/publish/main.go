@@ -240,7 +240,15 @@ func report(o options, st githubfake.Stats, res results, start, end time.Time, w
 	fmt.Printf("  %-62s %6.2f (target <= 2)\n", "branch + commit + PR (Lookup + PublishCreate)", core)
 	fmt.Printf("  %-62s %6.2f (target <= 1)\n", "content-creating requests besides labels/reviewers", float64(st.GraphQL["PublishCreate"]+st.GraphQL["PublishUpdate"])/n)
 	fmt.Printf("  %-62s %6.2f\n", "content-creating units (GitHub counts each mutation)", float64(st.Categories["content-creating"])/n)
-	fmt.Printf("\nthrottled publishes rescheduled: %d\n", res.throttled)
+	fmt.Printf("\nthrottled publishes rescheduled: %d (Redis only, no GitHub request)\n", res.throttled)
+	var reasons []string
+	for r := range res.reasons {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool { return res.reasons[reasons[i]] > res.reasons[reasons[j]] })
+	for _, r := range reasons {
+		fmt.Printf("  %6d  %s\n", res.reasons[r], r)
+	}
 	fmt.Printf("secondary-limit errors hit: %d (target 0)\n", res.githubLimited)
 	unitsPerPR := res.units / max(res.published, 1)
 	minT := minimum(res.units, l.ContentPerMinute, l.ContentPerHour)
