@@ -7,7 +7,7 @@
 #
 # Idempotent: a binary already present is not rebuilt (delete it, or
 # the directory, to force a rebuild). kube-apiserver takes about five
-# minutes and 3 GB of memory on two cores; etcd under a minute.
+# to eight minutes and ~3 GB of build cache on two cores; etcd under a minute.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
