@@ -92,12 +92,12 @@ func DefaultConfig() Config {
 		AgentResources: Resources{
 			CPURequest: "100m", CPULimit: "1",
 			MemoryRequest: "128Mi", MemoryLimit: "512Mi",
-			EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "256Mi",
+			EphemeralStorageRequest: "512Mi", EphemeralStorageLimit: "3Gi",
 		},
 		StepResources: Resources{
 			CPURequest: "250m", CPULimit: "2",
 			MemoryRequest: "256Mi", MemoryLimit: "2Gi",
-			EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "256Mi",
+			EphemeralStorageRequest: "512Mi", EphemeralStorageLimit: "3Gi",
 		},
 		WorkspaceSize:      "2Gi",
 		TmpSize:            "512Mi",
@@ -163,9 +163,25 @@ func (c Config) Validate() error {
 	if _, err := c.StepResources.requirements(); err != nil {
 		errs = append(errs, fmt.Errorf("stepResources: %w", err))
 	}
-	for name, q := range map[string]string{"workspaceSize": c.WorkspaceSize, "tmpSize": c.TmpSize} {
-		if _, err := resource.ParseQuantity(q); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %w", name, q, err))
+	ws, wsErr := resource.ParseQuantity(c.WorkspaceSize)
+	if wsErr != nil {
+		errs = append(errs, fmt.Errorf("workspaceSize %q: %w", c.WorkspaceSize, wsErr))
+	}
+	tmp, tmpErr := resource.ParseQuantity(c.TmpSize)
+	if tmpErr != nil {
+		errs = append(errs, fmt.Errorf("tmpSize %q: %w", c.TmpSize, tmpErr))
+	}
+	if wsErr == nil && tmpErr == nil {
+		// The kubelet counts emptyDir use against the pod's
+		// ephemeral-storage limit (the largest init container's, or the
+		// main container's): below workspace + tmp, a full workspace
+		// gets the pod evicted instead of failing a write.
+		need := ws.DeepCopy()
+		need.Add(tmp)
+		for name, r := range map[string]Resources{"agentResources": c.AgentResources, "stepResources": c.StepResources} {
+			if lim, err := resource.ParseQuantity(r.EphemeralStorageLimit); err == nil && lim.Cmp(need) < 0 {
+				errs = append(errs, fmt.Errorf("%s: ephemeral-storage limit %s is below workspaceSize + tmpSize (%s)", name, lim.String(), need.String()))
+			}
 		}
 	}
 	for k, v := range c.Labels {

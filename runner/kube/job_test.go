@@ -232,6 +232,7 @@ func TestConfigValidate(t *testing.T) {
 		{"quantity", func(c *Config) { c.StepResources.MemoryLimit = "lots" }, "stepResources"},
 		{"request over limit", func(c *Config) { c.AgentResources.CPURequest = "4"; c.AgentResources.CPULimit = "1" }, "exceeds its limit"},
 		{"workspace size", func(c *Config) { c.WorkspaceSize = "big" }, "workspaceSize"},
+		{"workspace over the pod's storage", func(c *Config) { c.WorkspaceSize = "10Gi" }, "below workspaceSize + tmpSize"},
 		{"label", func(c *Config) { c.Labels = map[string]string{"ok": "not ok!"} }, "label"},
 		{"toleration", func(c *Config) { c.Tolerations = []Toleration{{Key: "k", Operator: "Maybe"}} }, "operator"},
 	}
