@@ -69,6 +69,12 @@ func newExecutor(client kubernetes.Interface, results kube.ResultFetcher) *kube.
 		AgentImage:         "ghcr.io/campaignbot/campaignbot:test",
 		ServiceAccountName: "campaignbot-task",
 		Resync:             500 * time.Millisecond,
+		// Every optional field set, so real validation sees them all.
+		ImagePullSecrets: []string{"ghcr"},
+		NodeSelector:     map[string]string{"campaignbot.dev/pool": "tasks"},
+		Tolerations: []kube.Toleration{{Key: "dedicated", Operator: "Equal", Value: "campaignbot", Effect: "NoSchedule"},
+			{Key: "spot", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: ptr(int64(60))}},
+		Labels: map[string]string{"team": "platform"},
 	}, tokens{}, artifacts{}, results)
 }
 
@@ -77,6 +83,7 @@ func request(task string, steps ...runner.Step) runner.Request {
 		steps = []runner.Step{
 			{Name: "Bump Go", Image: "golang:1.26", Run: "go mod edit -go=1.26", Timeout: time.Minute},
 			{Name: "gofmt", Image: "golang:1.26", Run: `gofmt -w $(git ls-files '*.go')`, Env: map[string]string{"GOFLAGS": "-mod=mod"}},
+			{Name: "A very long step name that is well over the sixty-three characters a container name may have", Image: "alpine:3", Run: "true", Network: true},
 		}
 	}
 	return runner.Request{TaskID: task, InstallationID: 7, Repository: "acme/widgets",
