@@ -3,8 +3,11 @@ package publisher
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -35,6 +38,9 @@ func (a *attempt) gitDataCommit(ctx context.Context, lk *lookup, pl *plan, messa
 		} else {
 			key := sha256.Sum256(c.Content)
 			sha, ok := blobs[key]
+			if known := lk.BaseBlobs[c.Path]; !ok && known == gitBlobID(c.Content) {
+				sha, ok = known, true
+			}
 			if !ok {
 				if a.crash("POST git/blobs") {
 					return "", errCrash
@@ -117,12 +123,21 @@ func needsBlob(b []byte) bool {
 	return len(b) == 0 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0
 }
 
-// dedupeBinary returns the distinct contents that need a blob.
-func dedupeBinary(changed []runner.FileChange) [][]byte {
+// gitBlobID is git's (SHA-1) object id of a blob with content b.
+func gitBlobID(b []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(b))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// dedupeBinary returns the distinct contents that need a blob: binary
+// content GitHub does not have at that path in the base (baseBlobs).
+func dedupeBinary(changed []runner.FileChange, baseBlobs map[string]string) [][]byte {
 	seen := map[[32]byte]bool{}
 	var out [][]byte
 	for _, c := range changed {
-		if !needsBlob(c.Content) {
+		if !needsBlob(c.Content) || baseBlobs[c.Path] != "" && baseBlobs[c.Path] == gitBlobID(c.Content) {
 			continue
 		}
 		k := sha256.Sum256(c.Content)

@@ -21,6 +21,9 @@ import (
 
 var epoch = time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 
+// seedTool is a binary file every test repository starts with.
+const seedTool = "\x7fELF\x00\x01\x02\xff"
+
 // env is a fake GitHub with one organisation, a virtual clock shared by
 // the fake and the publisher, and a private Redis database.
 type env struct {
@@ -54,7 +57,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		o.repos = 1
 	}
 	org, err := fake.CreateOrg(ctx, githubfake.OrgSpec{Name: "acme", Repos: o.repos,
-		Files:   map[string]string{"go.mod": "module x\n\ngo 1.25\n", "README.md": "hello\n", "old.txt": "remove me\n", "run.sh": "#!/bin/sh\necho hi\n"},
+		Files:   map[string]string{"go.mod": "module x\n\ngo 1.25\n", "README.md": "hello\n", "old.txt": "remove me\n", "run.sh": "#!/bin/sh\necho hi\n", "bin/tool": seedTool},
 		Members: []string{"alice", "bob"}})
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,9 @@ type lookup struct {
 	// GitHub does not know are absent.
 	LabelIDs map[string]string
 	UserIDs  map[string]string
+	// BaseBlobs are the base commit's blob ids of the paths whose binary
+	// content the Git Data path may need to upload (see knownPaths).
+	BaseBlobs map[string]string
 }
 
 type branchState struct {
@@ -55,7 +58,7 @@ const prFields = `fragment PR on PullRequest {
 
 // lookupQuery builds the Lookup document: one alias per label and
 // reviewer, so their ids come with the state at no extra request.
-func lookupQuery(labels, users []string) string {
+func lookupQuery(labels, users, blobs []string) string {
 	var b strings.Builder
 	b.WriteString("query Lookup($owner: String!, $name: String!, $base: String!, $baseOid: GitObjectID!, $prefix: String!, $head: String!")
 	for i := range labels {
@@ -63,6 +66,9 @@ func lookupQuery(labels, users []string) string {
 	}
 	for i := range users {
 		fmt.Fprintf(&b, ", $u%d: String!", i)
+	}
+	for i := range blobs {
+		fmt.Fprintf(&b, ", $b%d: String!", i)
 	}
 	b.WriteString(`) {
   repository(owner: $owner, name: $name) {
@@ -74,6 +80,9 @@ func lookupQuery(labels, users []string) string {
 `)
 	for i := range labels {
 		fmt.Fprintf(&b, "    l%d: label(name: $l%d) { id name }\n", i, i)
+	}
+	for i := range blobs {
+		fmt.Fprintf(&b, "    b%d: object(expression: $b%d) { oid }\n", i, i)
 	}
 	b.WriteString("  }\n")
 	for i := range users {
@@ -177,7 +186,11 @@ func (p *Publisher) runLookup(ctx context.Context, a *attempt, head string) (*lo
 	for i, u := range users {
 		vars["u"+strconv.Itoa(i)] = u
 	}
-	resp, err := a.graphql(ctx, "Lookup", lookupQuery(labels, users), vars, false)
+	blobs := knownPaths(a.in)
+	for i, path := range blobs {
+		vars["b"+strconv.Itoa(i)] = a.in.Result.BaseSHA + ":" + path
+	}
+	resp, err := a.graphql(ctx, "Lookup", lookupQuery(labels, users, blobs), vars, false)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +241,7 @@ func (p *Publisher) runLookup(ctx context.Context, a *attempt, head string) (*lo
 		switch {
 		case strings.HasPrefix(f, "u"):
 			// An unknown reviewer is reported, not fatal.
-		case f == "repository" && len(e.Path) >= 2 && (e.Path[1] == "baseCommit" || e.Path[1] == "baseRef"):
+		case f == "repository" && len(e.Path) >= 2 && (e.Path[1] == "baseCommit" || e.Path[1] == "baseRef" || isBlobAlias(e.Path[1])):
 			// Missing objects answer null (GitHub) or an error (some
 			// servers); both mean "absent".
 		case e.Type == "NOT_FOUND" && f == "repository" && len(e.Path) == 1:
@@ -243,7 +256,8 @@ func (p *Publisher) runLookup(ctx context.Context, a *attempt, head string) (*lo
 	if r == nil {
 		return nil, &Permanent{Reason: ReasonRepoNotFound, Detail: a.in.Repository}
 	}
-	lk := &lookup{RepoID: r.ID, URL: r.URL, Archived: r.IsArchived, LabelIDs: map[string]string{}, UserIDs: map[string]string{}}
+	lk := &lookup{RepoID: r.ID, URL: r.URL, Archived: r.IsArchived, LabelIDs: map[string]string{}, UserIDs: map[string]string{},
+		BaseBlobs: map[string]string{}}
 	if r.BaseRef != nil {
 		lk.BaseHead = r.BaseRef.Target.OID
 	}
@@ -265,6 +279,14 @@ func (p *Publisher) runLookup(ctx context.Context, a *attempt, head string) (*lo
 		}
 		if raw, ok := repoAliases["l"+strconv.Itoa(i)]; ok && json.Unmarshal(raw, &v) == nil && v != nil && v.ID != "" {
 			lk.LabelIDs[strings.ToLower(l)] = v.ID
+		}
+	}
+	for i, path := range blobs {
+		var v *struct {
+			OID string `json:"oid"`
+		}
+		if raw, ok := repoAliases["b"+strconv.Itoa(i)]; ok && json.Unmarshal(raw, &v) == nil && v != nil && v.OID != "" {
+			lk.BaseBlobs[path] = v.OID
 		}
 	}
 	for i, u := range users {
@@ -308,4 +330,23 @@ func (p *Publisher) lookupPR(ctx context.Context, a *attempt, branch string) (*p
 		return nil, &Permanent{Reason: ReasonRepoNotFound, Detail: a.in.Repository}
 	}
 	return data.Repository.Pulls.newest(), nil
+}
+
+// knownPaths are the changed paths whose content GitHub may already have:
+// binary files that existed at the base (a mode change keeps the bytes).
+// Their base blob ids come with the Lookup, so the Git Data path uploads
+// only content that is new.
+func knownPaths(in *Input) []string {
+	var out []string
+	for _, c := range in.Result.Changed {
+		if c.OldMode != "" && needsBlob(c.Content) && len(c.Content) > 0 {
+			out = append(out, c.Path)
+		}
+	}
+	return out
+}
+
+func isBlobAlias(p any) bool {
+	s, _ := p.(string)
+	return len(s) > 1 && s[0] == 'b' && strings.Trim(s[1:], "0123456789") == ""
 }

@@ -90,7 +90,7 @@ func (pl *plan) units() int {
 }
 
 // decideCommit fills the branch and commit part of the plan.
-func decideCommit(pl *plan, in *Input, b *branchState, overwrite bool) {
+func decideCommit(pl *plan, in *Input, b *branchState, baseBlobs map[string]string, overwrite bool) {
 	res := in.Result
 	easy := simple(res)
 	switch {
@@ -119,7 +119,7 @@ func decideCommit(pl *plan, in *Input, b *branchState, overwrite bool) {
 		}
 	}
 	if pl.gitData {
-		pl.binaryBlobs = len(dedupeBinary(res.Changed))
+		pl.binaryBlobs = len(dedupeBinary(res.Changed, baseBlobs))
 	}
 }
 

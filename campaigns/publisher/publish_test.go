@@ -106,27 +106,30 @@ func (e *env) campaignBranches(repo string) []string {
 }
 
 func TestPublishFileKinds(t *testing.T) {
-	e := newEnv(t, envOpts{repos: 8})
+	e := newEnv(t, envOpts{repos: 10})
 	png := []byte{0x89, 'P', 'N', 'G', 0, 1, 2, 0xff, 0xfe}
 	cases := []struct {
 		name    string
 		changed []runner.FileChange
 		deleted []string
 		gitData bool
+		blobs   int
 	}{
-		{"text", textChange("module x\n\ngo 1.26\n"), nil, false},
-		{"binary", []runner.FileChange{{Path: "logo.png", Mode: runner.ModeFile, Content: png}}, nil, false},
-		{"deletion", textChange("module y\n"), []string{"old.txt"}, false},
-		{"empty file", []runner.FileChange{{Path: "empty", Mode: runner.ModeFile, Content: nil}}, nil, false},
-		{"new executable", []runner.FileChange{{Path: "build.sh", Mode: runner.ModeExecutable, Content: []byte("#!/bin/sh\nmake\n")}}, nil, true},
-		{"exec bit only", []runner.FileChange{{Path: "run.sh", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: []byte("#!/bin/sh\necho hi\n")}}, nil, true},
-		{"symlink", []runner.FileChange{{Path: "docs/readme-link", Mode: runner.ModeSymlink, Content: []byte("../README.md")}}, nil, true},
+		{"text", textChange("module x\n\ngo 1.26\n"), nil, false, 0},
+		{"binary", []runner.FileChange{{Path: "logo.png", Mode: runner.ModeFile, Content: png}}, nil, false, 0},
+		{"deletion", textChange("module y\n"), []string{"old.txt"}, false, 0},
+		{"empty file", []runner.FileChange{{Path: "empty", Mode: runner.ModeFile, Content: nil}}, nil, false, 0},
+		{"new executable", []runner.FileChange{{Path: "build.sh", Mode: runner.ModeExecutable, Content: []byte("#!/bin/sh\nmake\n")}}, nil, true, 0},
+		{"exec bit only", []runner.FileChange{{Path: "run.sh", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: []byte("#!/bin/sh\necho hi\n")}}, nil, true, 0},
+		{"symlink", []runner.FileChange{{Path: "docs/readme-link", Mode: runner.ModeSymlink, Content: []byte("../README.md")}}, nil, true, 0},
+		{"binary exec bit only", []runner.FileChange{{Path: "bin/tool", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: []byte(seedTool)}}, nil, true, 0},
+		{"binary exec bit and new content", []runner.FileChange{{Path: "bin/tool", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: png}}, nil, true, 1},
 		{"git data with binary, empty and deletion", []runner.FileChange{
-			{Path: "bin/tool", Mode: runner.ModeExecutable, Content: png},
+			{Path: "bin/tool", Mode: runner.ModeExecutable, OldMode: runner.ModeFile, Content: png},
 			{Path: "bin/tool2", Mode: runner.ModeExecutable, Content: png},
 			{Path: "empty", Mode: runner.ModeFile, Content: nil},
 			{Path: "link", Mode: runner.ModeSymlink, Content: []byte("go.mod")},
-		}, []string{"old.txt"}, true},
+		}, []string{"old.txt"}, true, 2},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,7 +143,7 @@ func TestPublishFileKinds(t *testing.T) {
 			if got := out.Requests["POST git/trees"] > 0; got != c.gitData {
 				t.Errorf("git data path: %v, want %v (requests %v)", got, c.gitData, out.Requests)
 			}
-			if c.gitData && out.Requests["POST git/blobs"] != len(dedupeBinary(r.Changed)) {
+			if c.gitData && out.Requests["POST git/blobs"] != c.blobs {
 				t.Errorf("blobs: %v, want one per distinct binary content", out.Requests)
 			}
 		})
