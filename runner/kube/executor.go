@@ -80,7 +80,7 @@ func New(client kubernetes.Interface, cfg Config, tokens runner.TokenSource, art
 		tokens:    tokens,
 		artifacts: artifacts,
 		results:   results,
-		watcher:   newJobWatcher(client, cfg.Namespace, cfg.Resync),
+		watcher:   newJobWatcher(client, cfg.Namespace),
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,7 +18,6 @@ import (
 type jobWatcher struct {
 	client kubernetes.Interface
 	ns     string
-	resync time.Duration
 
 	mu       sync.Mutex
 	informer cache.SharedIndexInformer
@@ -28,8 +26,8 @@ type jobWatcher struct {
 	waiters  map[string]map[chan struct{}]struct{} // task id -> wake-up channels
 }
 
-func newJobWatcher(client kubernetes.Interface, ns string, resync time.Duration) *jobWatcher {
-	return &jobWatcher{client: client, ns: ns, resync: resync, waiters: map[string]map[chan struct{}]struct{}{}}
+func newJobWatcher(client kubernetes.Interface, ns string) *jobWatcher {
+	return &jobWatcher{client: client, ns: ns, waiters: map[string]map[chan struct{}]struct{}{}}
 }
 
 // start runs the informer once and waits (bounded by ctx) for its cache.
@@ -40,6 +38,8 @@ func (w *jobWatcher) start(ctx context.Context) error {
 		return fmt.Errorf("kube: executor closed")
 	}
 	if w.informer == nil {
+		// No informer resync: waiters re-read the API themselves (see
+		// Executor.wait), which also catches a Job the watch never saw.
 		factory := informers.NewSharedInformerFactoryWithOptions(w.client, 0,
 			informers.WithNamespace(w.ns),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = managedSelector }))
