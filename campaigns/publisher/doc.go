@@ -32,6 +32,22 @@
 // *Throttled error saying when the budget returns; a secondary-limit answer
 // from GitHub pauses the whole installation until its retry-after.
 //
+// Wiring, in the worker's publish task:
+//
+//	rest, _ := cc.NewInstallationClient(installationID) // githubapp.ClientCreator
+//	out, err := pub.Publish(ctx, publisher.NewClients(rest, cfg.V4APIURL), in)
+//	var th *publisher.Throttled
+//	var perm *publisher.Permanent
+//	switch {
+//	case errors.As(err, &th): // re-enqueue at th.Until (asynq.ProcessAt); not a failure
+//	case errors.As(err, &perm): // fail or skip the changeset; do not retry
+//	case err != nil: // retry with the queue's backoff
+//	default: // record out.PRNumber, out.PRNodeID, out.Branch, out.HeadSHA
+//	}
+//
+// The tracker calls PullRequestClosed when a campaign pull request is
+// merged or closed, and a sweeper may call SyncOpenPullRequests.
+//
 // Decisions worth knowing:
 //
 //   - Labels. Their ids come with the Lookup (one alias per label), so

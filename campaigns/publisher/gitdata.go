@@ -99,7 +99,7 @@ func (a *attempt) gitDataCommit(ctx context.Context, lk *lookup, pl *plan, messa
 	}
 	if ge, ok := err.(*GitHubError); ok && ge.Status == 422 {
 		// The ref appeared or vanished since the Lookup: start over.
-		return "", errConflictf(ge)
+		return "", &conflictErr{ge}
 	}
 	if err != nil {
 		return "", err
@@ -107,10 +107,8 @@ func (a *attempt) gitDataCommit(ctx context.Context, lk *lookup, pl *plan, messa
 	return commit.GetSHA(), nil
 }
 
-func errConflictf(e error) error {
-	return &conflictErr{e}
-}
-
+// conflictErr is a REST refusal that means a lost race: it is errConflict
+// and keeps GitHub's words.
 type conflictErr struct{ err error }
 
 func (e *conflictErr) Error() string   { return e.err.Error() + ": " + errConflict.Error() }
