@@ -27,6 +27,7 @@ Commands:
   dlq replay    put dead tasks back on the queue: dlq replay TASK_ID... | --all
   ctl validate  check campaign spec files offline (file:line:col: message)
   fakegithub    run a fake GitHub (githubfake) on 127.0.0.1: --repos N; prints its URLs and an App config
+  agent         inside a Kubernetes Job: agent clone | agent upload
   version       print the version
 
 Common flags:
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDLQ(ctx, rest, stdout, stderr)
 	case "ctl":
 		return runCtl(ctx, rest, stdout, stderr)
+	case "agent":
+		return runAgent(ctx, rest, stderr)
 	case "fakegithub":
 		return runFakeGitHub(ctx, rest, stdout, stderr)
 	case "version":
