@@ -91,7 +91,14 @@ func run() error {
 	}
 
 	// The campaign, its version and the run's tasks, as a merge would make them.
-	res, err := st.ApplySpecSync(ctx, store.SpecSync{ControlRepo: "bench/control", CommitSHA: strings.Repeat("0", 40),
+	if _, err := fake.CreateRepo(ctx, "bench", githubfake.RepoSpec{Name: "control"}); err != nil {
+		return err
+	}
+	controlSHA, err := fake.BranchSHA(ctx, "bench", "control", "main")
+	if err != nil {
+		return err
+	}
+	res, err := st.ApplySpecSync(ctx, store.SpecSync{ControlRepo: "bench/control", CommitSHA: controlSHA,
 		Valid: []store.SyncedSpec{{Name: "bench-sed", Path: "campaigns/bench.yaml", YAML: specYAML, ContentHash: "bench"}}})
 	if err != nil {
 		return err
@@ -127,7 +134,9 @@ func run() error {
 		"GITHUB_V3_API_URL="+fake.V3URL(), "GITHUB_V4_API_URL="+fake.V4URL(),
 		"GITHUB_APP_INTEGRATION_ID="+strconv.FormatInt(fake.AppID(), 10), "GITHUB_APP_PRIVATE_KEY="+keyPath,
 		"RUNNER_GIT_URL="+fake.GitURL(), "RUNNER_ARTIFACT_DIR="+filepath.Join(dir, "artifacts"),
-		"CAMPAIGN_WORKER_CONCURRENCY="+strconv.Itoa(*concurrency), "CAMPAIGN_DASHBOARD_EVERY=1h")
+		"CAMPAIGN_WORKER_CONCURRENCY="+strconv.Itoa(*concurrency), "CAMPAIGN_DASHBOARD_EVERY=1h",
+		// Execution alone is measured: publishing waits (make bench-publish measures it).
+		"PUBLISHER_KILL_SWITCH=true")
 	worker.Stdout, worker.Stderr = os.Stderr, os.Stderr
 	if err := worker.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -137,7 +146,7 @@ func run() error {
 	started := time.Now()
 	run, tasks, err := orchestrator.NewStarter(st, targets, q, nil).Start(ctx, orchestrator.StartInput{
 		CampaignID: res.NewVersions[0].CampaignID, Version: res.NewVersions[0], Spec: parsed, InstallationID: org.InstallationID,
-		ControlSHA: strings.Repeat("0", 40)})
+		ControlSHA: controlSHA})
 	if err != nil {
 		return err
 	}
