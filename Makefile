@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection clean
+.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
@@ -47,6 +47,10 @@ bench-execute: build
 ## bench-selection: resolve 5,000 matching repositories on githubfake
 bench-selection:
 	$(GO) run ./tests/load/selection
+
+## bench-publish: 1,000 pull requests on githubfake with GitHub's limits and a virtual clock
+bench-publish:
+	$(GO) run ./tests/load/publish
 
 clean:
 	rm -rf bin
