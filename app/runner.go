@@ -33,7 +33,7 @@ func newArtifactStorage(cfg config.Config) (artifacts.Storage, error) {
 }
 
 // newExecutor builds the configured executor and logs the isolation in force.
-func newExecutor(cfg config.Config, cc githubapp.ClientCreator, logger zerolog.Logger) (runner.Executor, error) {
+func newExecutor(cfg config.Config, cc githubapp.ClientCreator, logger zerolog.Logger, results artifacts.Results) (runner.Executor, error) {
 	switch cfg.Runner.Executor {
 	case "local":
 		opts := []local.Option{}
@@ -52,7 +52,14 @@ func newExecutor(cfg config.Config, cc githubapp.ClientCreator, logger zerolog.L
 		}
 		logger.Info().Str("executor", "local").Str("isolation", e.Isolation()).Msg("executor ready")
 		return e, nil
+	case "kube":
+		e, err := newKubeExecutor(cfg, repoTokens{cc: cc}, results)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info().Str("executor", "kube").Msg("executor ready: one Kubernetes Job per task")
+		return e, nil
 	default:
-		return nil, fmt.Errorf("RUNNER_EXECUTOR=%s is not available in this build", cfg.Runner.Executor)
+		return nil, fmt.Errorf("RUNNER_EXECUTOR=%q: want local or kube", cfg.Runner.Executor)
 	}
 }

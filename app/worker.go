@@ -105,21 +105,24 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
 	mux.Handle(queue.TypeDashboard, asynq.HandlerFunc((&tasks.Dashboard{Dashboards: dashboards}).ProcessTask))
-	if o.executor == nil {
-		if o.executor, err = newExecutor(cfg, cc, logger); err != nil {
-			st.Close()
-			rdb.Close()
-			return nil, err
-		}
-	}
-	if o.results == nil {
+	if o.results == nil || o.executor == nil {
 		storage, err := newArtifactStorage(cfg)
 		if err != nil {
 			st.Close()
 			rdb.Close()
 			return nil, err
 		}
-		o.results = artifacts.Results{Storage: storage, Meta: st}
+		results := artifacts.Results{Storage: storage, Meta: st}
+		if o.results == nil {
+			o.results = results
+		}
+		if o.executor == nil {
+			if o.executor, err = newExecutor(cfg, cc, logger, results); err != nil {
+				st.Close()
+				rdb.Close()
+				return nil, err
+			}
+		}
 	}
 	sweepers := []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)}
 	var publishQueue orchestrator.PublishQueue

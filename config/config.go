@@ -48,6 +48,7 @@ type Runner struct {
 	Sandbox                 string        `yaml:"sandbox" env:"RUNNER_SANDBOX" doc:"Local executor isolation: auto (bubblewrap when it works), required (refuse to run without it) or off."`
 
 	ArtifactDir  string `yaml:"artifact_dir" env:"RUNNER_ARTIFACT_DIR" doc:"Filesystem artifact storage (used unless RUNNER_S3_BUCKET is set); shared by server and workers."`
+	ArtifactURL  string `yaml:"artifact_url" env:"RUNNER_ARTIFACT_URL" doc:"The artifact proxy's URL as Jobs reach it, e.g. http://campaignbot.campaignbot.svc:8080/artifacts/v1 (kube executor)."`
 	ArtifactKeys string `yaml:"artifact_keys" env:"RUNNER_ARTIFACT_KEYS" doc:"Comma-separated secrets (at least 32 bytes each) signing artifact tokens; the first signs, all verify (rotation). Required for the kube executor."`
 	S3Endpoint   string `yaml:"s3_endpoint" env:"RUNNER_S3_ENDPOINT" doc:"S3-compatible endpoint for artifacts (empty: AWS)."`
 	S3Region     string `yaml:"s3_region" env:"RUNNER_S3_REGION" doc:"S3 region."`

@@ -149,3 +149,20 @@ func setField(fv reflect.Value, raw string) error {
 	}
 	return nil
 }
+
+// ApplyEnv sets the `env`-tagged fields of the struct target points to from
+// lookup (nil: os.LookupEnv), for settings structs owned by other packages
+// (runner/kube's Config). Every bad value is reported in one error.
+func ApplyEnv(target any, lookup Lookup) error {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("ApplyEnv needs a pointer to a struct, got %T", target)
+	}
+	if p := applyTagged(v.Elem(), lookup); len(p) > 0 {
+		return p
+	}
+	return nil
+}

@@ -97,6 +97,14 @@ func (c *Config) Validate(role Role) error {
 		default:
 			add("RUNNER_SANDBOX: %q is not auto, required or off", c.Runner.Sandbox)
 		}
+		if c.Runner.Executor == "kube" {
+			if len(c.Runner.ArtifactKeyList()) == 0 {
+				add("RUNNER_ARTIFACT_KEYS is required with RUNNER_EXECUTOR=kube (Jobs upload results with signed tokens)")
+			}
+			if err := checkURL(c.Runner.ArtifactURL, "http", "https"); err != nil {
+				add("RUNNER_ARTIFACT_URL (required with RUNNER_EXECUTOR=kube): %v", err)
+			}
+		}
 		if c.Runner.MaxAttempts < 1 {
 			add("RUNNER_MAX_ATTEMPTS must be at least 1")
 		}
