@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish clean
+.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish kube-bin clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
@@ -51,6 +51,10 @@ bench-selection:
 ## bench-publish: 1,000 pull requests on githubfake with GitHub's limits and a virtual clock
 bench-publish:
 	$(GO) run ./tests/load/publish
+
+## kube-bin: build (once, then cached) the kube-apiserver and etcd binaries tests/kube runs against
+kube-bin:
+	sh tools/kube/build.sh
 
 clean:
 	rm -rf bin
