@@ -206,7 +206,9 @@ func run() error {
 
 type staticTargets []orchestrator.Target
 
-func (s staticTargets) Resolve(context.Context, int64, spec.Targets) ([]orchestrator.Target, error) { return s, nil }
+func (s staticTargets) Resolve(context.Context, int64, spec.Targets) ([]orchestrator.Target, error) {
+	return s, nil
+}
 
 func peakRSSKB(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
