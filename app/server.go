@@ -38,19 +38,8 @@ type Server struct {
 // NewServer connects to PostgreSQL and Redis and builds the HTTP handler.
 // cfg must have passed Validate(config.RoleServer).
 func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*Server, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, rdb, cc, err := connect(ctx, cfg)
 	if err != nil {
-		return nil, err
-	}
-	rdb, err := queue.OpenRedis(ctx, cfg.RedisURL)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	cc, err := NewClientCreator(cfg)
-	if err != nil {
-		st.Close()
-		rdb.Close()
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: logger, store: st, redis: rdb, queue: queue.NewClient(rdb, cfg.Worker.MaxRetry),

@@ -80,19 +80,8 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	for _, opt := range opts {
 		opt(&o)
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, rdb, cc, err := connect(ctx, cfg)
 	if err != nil {
-		return nil, err
-	}
-	rdb, err := queue.OpenRedis(ctx, cfg.RedisURL)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	cc, err := NewClientCreator(cfg)
-	if err != nil {
-		st.Close()
-		rdb.Close()
 		return nil, err
 	}
 	q := queue.NewClient(rdb, cfg.Worker.MaxRetry)
