@@ -2,8 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -24,13 +22,9 @@ func (*Installation) Handles() []string { return []string{"installation"} }
 
 // Handle re-reads the installation from GitHub (or records its deletion).
 func (h *Installation) Handle(ctx context.Context, _, _ string, payload []byte) error {
-	var ev github.InstallationEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return fmt.Errorf("decode installation event: %w", err)
-	}
-	id := githubapp.GetInstallationIDFromEvent(&ev)
-	if id == 0 {
-		return fmt.Errorf("installation event without installation id")
+	ev, id, err := decodeInstalled[github.InstallationEvent](payload, "installation")
+	if err != nil {
+		return err
 	}
 	logger := zerolog.Ctx(ctx).With().Int64(githubapp.LogKeyInstallationID, id).Logger()
 	ctx = logger.WithContext(ctx)

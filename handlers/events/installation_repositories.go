@@ -2,8 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -25,13 +23,9 @@ func (*InstallationRepositories) Handles() []string { return []string{"installat
 // Handle re-lists the installation's repositories from GitHub: the delta in
 // the payload may be stale when deliveries arrive out of order.
 func (h *InstallationRepositories) Handle(ctx context.Context, _, _ string, payload []byte) error {
-	var ev github.InstallationRepositoriesEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return fmt.Errorf("decode installation_repositories event: %w", err)
-	}
-	id := githubapp.GetInstallationIDFromEvent(&ev)
-	if id == 0 {
-		return fmt.Errorf("installation_repositories event without installation id")
+	ev, id, err := decodeInstalled[github.InstallationRepositoriesEvent](payload, "installation_repositories")
+	if err != nil {
+		return err
 	}
 	logger := zerolog.Ctx(ctx).With().Int64(githubapp.LogKeyInstallationID, id).
 		Int("added", len(ev.RepositoriesAdded)).Int("removed", len(ev.RepositoriesRemoved)).Logger()
