@@ -6,12 +6,18 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
 
-// serveDebug serves pprof on its own listener, never on the public one.
-func serveDebug(ctx context.Context, addr string, logger zerolog.Logger) {
+// serveDebug serves pprof on its own listener, never on the public one,
+// and the role's metrics when it has its own (the worker's).
+func serveDebug(ctx context.Context, addr string, logger zerolog.Logger, metrics prometheus.Gatherer) {
 	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

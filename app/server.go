@@ -123,7 +123,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if s.cfg.Campaign.DebugAddr != "" {
-		go serveDebug(ctx, s.cfg.Campaign.DebugAddr, s.logger)
+		go serveDebug(ctx, s.cfg.Campaign.DebugAddr, s.logger, nil)
 	}
 	s.logger.Info().Str("addr", ln.Addr().String()).Str("version", Version).Msg("server listening")
 	select {

@@ -35,6 +35,7 @@ type Worker struct {
 	mux      *asynq.ServeMux
 	sweepers []tasks.Sweeper
 	cc       githubapp.ClientCreator
+	metrics  *prometheus.Registry
 }
 
 // WorkerOption customises a Worker (tests add handlers).
@@ -87,11 +88,14 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	q := queue.NewClient(rdb, cfg.Worker.MaxRetry)
 	dashboards := status.NewDashboards(st, tasks.CheckRuns{ClientCreator: cc}, q, nil, cfg.Campaign.DashboardEvery)
 	targets := newTargets(cfg, cc, st)
-	starter := orchestrator.NewStarter(st, targets, q, dashboards)
-	handlers := append(o.extra, eventHandlers(cfg, cc, st, targets, starter)...)
-	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(prometheus.NewRegistry()))
-
 	mux := asynq.NewServeMux()
+	reg := prometheus.NewRegistry()
+	// Every run update reaches the dashboard and, when configured, Slack.
+	progress := withSlack(cfg, st, q, mux, reg, killSwitch(cfg.Publisher.KillSwitch), dashboards)
+	starter := orchestrator.NewStarter(st, targets, q, progress)
+	handlers := append(o.extra, eventHandlers(cfg, cc, st, targets, starter)...)
+	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(reg))
+
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
 	mux.Handle(queue.TypeDashboard, asynq.HandlerFunc((&tasks.Dashboard{Dashboards: dashboards}).ProcessTask))
 	if o.results == nil || o.executor == nil {
@@ -119,7 +123,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		pub := publisher.New(rdb, publisher.Config{ContentPerMinute: cfg.Publisher.ContentPerMinute, ContentPerHour: cfg.Publisher.ContentPerHour})
 		publishing := orchestrator.NewPublishing(st, o.results,
 			tasks.Publisher{ClientCreator: cc, Publisher: pub, GraphQLURL: cfg.GitHub.V4APIURL},
-			killSwitch(cfg.Publisher.KillSwitch), dashboards, 5*time.Minute)
+			killSwitch(cfg.Publisher.KillSwitch), progress, 5*time.Minute)
 		mux.Handle(queue.TypePublish, asynq.HandlerFunc((&tasks.Publish{Publishing: publishing}).ProcessTask))
 		sweepers = append(sweepers, orchestrator.NewPublishSweeper(st, q, cfg.Worker.SweepAge))
 		publishQueue = q
@@ -130,7 +134,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 			CloneURL:    func(repo string) string { return gitURL + repo + ".git" },
 			Lease:       cfg.Runner.Lease,
 			MaxAttempts: cfg.Runner.MaxAttempts,
-			Progress:    dashboards,
+			Progress:    progress,
 			Slots:       queue.NewSlots(rdb),
 			Caps: orchestrator.Caps{Global: cfg.Runner.MaxTasks, PerInstallation: cfg.Runner.MaxTasksPerInstallation,
 				PerCampaign: cfg.Runner.MaxTasksPerCampaign},
@@ -140,7 +144,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	}
 	w := &Worker{
 		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux, cc: cc,
-		sweepers: sweepers,
+		sweepers: sweepers, metrics: reg,
 	}
 	return w, nil
 }
@@ -158,6 +162,10 @@ func (w *Worker) Sweep(ctx context.Context) (int, error) {
 	}
 	return total, nil
 }
+
+// Metrics gathers the worker's own metrics (Slack notification failures,
+// webhook processing).
+func (w *Worker) Metrics() prometheus.Gatherer { return w.metrics }
 
 // Close releases the connections.
 func (w *Worker) Close() {
@@ -202,6 +210,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.logger.Warn().Err(err).Msg("could not check the control repository's installation")
 		}
 	}()
+	if w.cfg.Campaign.DebugAddr != "" {
+		// The worker's metrics (Slack notification failures) and pprof.
+		go serveDebug(ctx, w.cfg.Campaign.DebugAddr, w.logger, w.metrics)
+	}
 	sweepCtx, stopSweep := context.WithCancel(baseCtx)
 	done := make(chan struct{})
 	go func() { defer close(done); tasks.RunSweepers(sweepCtx, w.cfg.Worker.SweepInterval, w.sweepers...) }()

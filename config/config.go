@@ -32,6 +32,7 @@ type Config struct {
 	Worker    Worker    `yaml:"worker"`
 	Runner    Runner    `yaml:"runner"`
 	Publisher Publisher `yaml:"publisher"`
+	Slack     Slack     `yaml:"slack"`
 	Log       Log       `yaml:"log"`
 }
 
@@ -63,7 +64,7 @@ type Campaign struct {
 	HTTPAddr          string        `yaml:"http_addr" env:"CAMPAIGN_HTTP_ADDR" doc:"Address the server listens on (webhooks, health, metrics)."`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" env:"CAMPAIGN_SHUTDOWN_TIMEOUT" doc:"How long the server drains in-flight requests after SIGTERM."`
 	MaxWebhookBytes   int64         `yaml:"max_webhook_bytes" env:"CAMPAIGN_MAX_WEBHOOK_BYTES" doc:"Largest webhook body accepted (GitHub caps payloads at 25 MB); larger ones get 413."`
-	DebugAddr         string        `yaml:"debug_addr" env:"CAMPAIGN_DEBUG_ADDR" doc:"When set, serves Go pprof profiles on this address (keep it on loopback)."`
+	DebugAddr         string        `yaml:"debug_addr" env:"CAMPAIGN_DEBUG_ADDR" doc:"When set, serves Go pprof profiles on this address (keep it on loopback); the worker also serves its metrics there at /metrics."`
 	ControlRepo       string        `yaml:"control_repo" env:"CAMPAIGN_CONTROL_REPO" doc:"owner/name of the control repository holding campaign specs."`
 	SpecPath          string        `yaml:"spec_path" env:"CAMPAIGN_SPEC_PATH" doc:"Folder of the control repository that holds campaign specs."`
 	SelectionTTL      time.Duration `yaml:"selection_ttl" env:"CAMPAIGN_SELECTION_TTL" doc:"How long resolved targets are reused by plans before GitHub is searched again (run starts always search)."`
@@ -87,6 +88,16 @@ type Publisher struct {
 	KillSwitch       bool `yaml:"kill_switch" env:"PUBLISHER_KILL_SWITCH" doc:"Stop all publishing within one task boundary; paused work resumes when it is turned off."`
 	ContentPerMinute int  `yaml:"content_per_minute" env:"PUBLISHER_CONTENT_PER_MINUTE" doc:"Content-creating requests per installation per minute (GitHub's secondary limit is 80)."`
 	ContentPerHour   int  `yaml:"content_per_hour" env:"PUBLISHER_CONTENT_PER_HOUR" doc:"Content-creating requests per installation per hour (GitHub's secondary limit is 500)."`
+}
+
+// Slack configures Slack notifications and ChatOps from Slack (SLACK_).
+type Slack struct {
+	BotToken       string            `yaml:"bot_token" env:"SLACK_BOT_TOKEN" doc:"The Slack app's bot token (xoxb-…, scope chat:write). Empty: nothing is posted to Slack."`
+	SigningSecret  string            `yaml:"signing_secret" env:"SLACK_SIGNING_SECRET" doc:"The Slack app's signing secret; every /slack/commands and /slack/actions request is checked with it. Empty: those routes are off."`
+	DefaultChannel string            `yaml:"default_channel" env:"SLACK_DEFAULT_CHANNEL" doc:"Channel (#name or id) for runs whose spec names no notify.slack."`
+	UpdateEvery    time.Duration     `yaml:"update_every" env:"SLACK_UPDATE_EVERY" doc:"At most one update of a run's Slack message this often, however many tasks finish."`
+	APIURL         string            `yaml:"api_url" env:"SLACK_API_URL" doc:"Slack Web API base URL ending in / (tests and proxies; empty: Slack's own)."`
+	Users          map[string]string `yaml:"users" doc:"Slack user id -> GitHub login, trusted as given (YAML map; env SLACK_USERS, comma-separated U012AB3CD=octocat pairs). Others link with /campaign link."`
 }
 
 // Log configures logging (CAMPAIGN_LOG_).
@@ -128,6 +139,7 @@ func Default() Config {
 			ArtifactDir:             "data/artifacts",
 		},
 		Publisher: Publisher{ContentPerMinute: 80, ContentPerHour: 500},
+		Slack:     Slack{UpdateEvery: 5 * time.Second},
 		Log:       Log{Format: "json", Level: "info"},
 	}
 }

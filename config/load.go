@@ -79,6 +79,20 @@ func applyEnv(cfg *Config, lookup Lookup) Problems {
 			}
 		}
 	}
+	if v, ok := lookup("SLACK_USERS"); ok {
+		cfg.Slack.Users = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			if pair = strings.TrimSpace(pair); pair == "" {
+				continue
+			}
+			id, login, ok := strings.Cut(pair, "=")
+			if !ok {
+				problems = append(problems, fmt.Sprintf("SLACK_USERS: %q is not SLACKUSERID=github-login", pair))
+				continue
+			}
+			cfg.Slack.Users[strings.TrimSpace(id)] = strings.TrimSpace(login)
+		}
+	}
 	problems = append(problems, applyTagged(reflect.ValueOf(cfg).Elem(), lookup)...)
 	return problems
 }

@@ -135,6 +135,7 @@ func (c *Config) Validate(role Role) error {
 	if c.Campaign.ControlRepo != "" && strings.Count(c.Campaign.ControlRepo, "/") != 1 {
 		add("CAMPAIGN_CONTROL_REPO: %q is not owner/name", c.Campaign.ControlRepo)
 	}
+	p = append(p, c.Slack.problems()...)
 	switch c.Log.Format {
 	case "json", "console":
 	default:
