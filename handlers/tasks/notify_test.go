@@ -204,3 +204,36 @@ func TestNotifySlackFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestNotifyThreadsCompletionSummaryOnce(t *testing.T) {
+	w := newNotifyWorld(t, store.RunRunning)
+	if err := w.process(t); err != nil {
+		t.Fatal(err)
+	}
+	w.finish(t, 0, store.TaskFailed)
+	// The run ends (as orchestrator completion records it).
+	if _, err := w.st.Pool().Exec(context.Background(), `UPDATE repo_tasks SET state = 'merged', pr_number = 9, pr_url = 'https://github.com/octo-org/b/pull/9' WHERE id = $1`, w.tasks[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Pool().Exec(context.Background(), `UPDATE runs SET state = 'completed', finished_at = now() WHERE id = $1`, w.run.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := w.process(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := w.slack.Messages(channelID)
+	if len(msgs) != 1 || !strings.Contains(msgs[0].BlockText(), "completed") {
+		t.Fatalf("messages %+v", msgs)
+	}
+	replies := w.slack.Replies(channelID, msgs[0].TS)
+	if len(replies) != 1 {
+		t.Fatalf("%d replies, want the summary once: %+v", len(replies), replies)
+	}
+	for _, want := range []string{"merged 1, closed 0, failed 1", "<https://github.com/octo-org/a|octo-org/a>"} {
+		if !strings.Contains(replies[0].Text, want) {
+			t.Errorf("summary lacks %q: %s", want, replies[0].Text)
+		}
+	}
+}
