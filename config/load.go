@@ -93,7 +93,7 @@ func applyEnv(cfg *Config, lookup Lookup) Problems {
 			cfg.Slack.Users[strings.TrimSpace(id)] = strings.TrimSpace(login)
 		}
 	}
-	problems = append(problems, applyTagged(reflect.ValueOf(cfg).Elem(), lookup)...)
+	problems = append(problems, applyTagged(reflect.ValueOf(cfg).Elem(), lookup, "")...)
 	return problems
 }
 
@@ -103,14 +103,17 @@ func setString(lookup Lookup, key string, dst *string) {
 	}
 }
 
-func applyTagged(v reflect.Value, lookup Lookup) Problems {
+// applyTagged sets v's env-tagged fields; a nested struct's tags are
+// prefixed with its field's `envPrefix` tag (e.g. CAMPAIGN_KUBE_AGENT_ +
+// CPU_REQUEST), and with prefix, the prefix of v itself.
+func applyTagged(v reflect.Value, lookup Lookup, prefix string) Problems {
 	var problems Problems
 	t := v.Type()
 	for i := range t.NumField() {
 		f, fv := t.Field(i), v.Field(i)
 		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
 			if f.Tag.Get("env") == "" {
-				problems = append(problems, applyTagged(fv, lookup)...)
+				problems = append(problems, applyTagged(fv, lookup, prefix+f.Tag.Get("envPrefix"))...)
 			}
 			continue
 		}
@@ -118,6 +121,7 @@ func applyTagged(v reflect.Value, lookup Lookup) Problems {
 		if name == "" {
 			continue
 		}
+		name = prefix + name
 		raw, ok := lookup(name)
 		if !ok {
 			continue
@@ -152,6 +156,29 @@ func setField(fv reflect.Value, raw string) error {
 			return fmt.Errorf("%q is not an integer", raw)
 		}
 		fv.SetInt(n)
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+		// a,b,c
+		out := reflect.MakeSlice(fv.Type(), 0, 0)
+		for _, item := range strings.Split(raw, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = reflect.Append(out, reflect.ValueOf(item).Convert(fv.Type().Elem()))
+			}
+		}
+		fv.Set(out)
+	case fv.Kind() == reflect.Map && fv.Type().Key().Kind() == reflect.String && fv.Type().Elem().Kind() == reflect.String:
+		// key=value,key=value
+		out := reflect.MakeMap(fv.Type())
+		for _, item := range strings.Split(raw, ",") {
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			k, val, ok := strings.Cut(item, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return fmt.Errorf("%q is not key=value[,key=value...]", raw)
+			}
+			out.SetMapIndex(reflect.ValueOf(strings.TrimSpace(k)).Convert(fv.Type().Key()), reflect.ValueOf(strings.TrimSpace(val)).Convert(fv.Type().Elem()))
+		}
+		fv.Set(out)
 	case fv.CanFloat():
 		n, err := strconv.ParseFloat(raw, 64)
 		if err != nil {
@@ -175,7 +202,7 @@ func ApplyEnv(target any, lookup Lookup) error {
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("ApplyEnv needs a pointer to a struct, got %T", target)
 	}
-	if p := applyTagged(v.Elem(), lookup); len(p) > 0 {
+	if p := applyTagged(v.Elem(), lookup, ""); len(p) > 0 {
 		return p
 	}
 	return nil
