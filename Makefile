@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: build test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish kube-bin clean
+.PHONY: build test chart-test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish kube-bin clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
@@ -14,6 +14,12 @@ build:
 ## test: every package, against the real PostgreSQL and Redis (make services first)
 test:
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) chart-test
+
+## chart-test: render the Helm chart with Helm's packages, decode it strictly, lint it, check the
+## Dockerfile (tools/chartcheck: a module of its own, so campaignbot's go.mod carries no Helm)
+chart-test:
+	cd tools/chartcheck && $(GO) test -count=1 -timeout 10m ./...
 
 test-short:
 	$(GO) test -count=1 -short ./...
