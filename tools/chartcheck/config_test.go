@@ -66,6 +66,7 @@ func kubeSettings(t reflect.Type, prefix string) []string {
 var secretSettings = []string{
 	"GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_WEBHOOK_SECRET", "DATABASE_URL", "REDIS_URL",
 	"RUNNER_ARTIFACT_KEYS", "RUNNER_S3_ACCESS_KEY", "RUNNER_S3_SECRET_KEY",
+	"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
 }
 
 // TestEverySettingIsWired: values.yaml documents every setting under
