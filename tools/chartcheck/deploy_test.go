@@ -163,3 +163,35 @@ func TestCompose(t *testing.T) {
 		t.Errorf("compose builds from the repository's Dockerfile: %v", err)
 	}
 }
+
+// TestDocLinks: the operator docs' relative links lead to files that exist
+// (the runbooks, the ADRs, the docs they cite).
+func TestDocLinks(t *testing.T) {
+	docs := []string{"docs/operations.md", "docs/security.md", "docs/runner-kube.md", "docs/adrs/ADR-20261127-security-posture.md"}
+	runbooks, err := filepath.Glob(filepath.Join(repoRoot, "docs", "runbooks", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"webhook-backlog", "queue-saturation", "publish-failures", "rate-limit-exhaustion", "stuck-jobs"} {
+		if !slices.Contains(runbooks, filepath.Join(repoRoot, "docs", "runbooks", want+".md")) {
+			t.Errorf("runbook docs/runbooks/%s.md is missing", want)
+		}
+	}
+	link := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
+	for _, d := range docs {
+		checkLinks(t, filepath.Join(repoRoot, d), link)
+	}
+	for _, r := range runbooks {
+		checkLinks(t, r, link)
+	}
+}
+
+func checkLinks(t *testing.T, path string, link *regexp.Regexp) {
+	t.Helper()
+	for _, m := range link.FindAllStringSubmatch(string(readFile(t, path)), -1) {
+		target := filepath.Join(filepath.Dir(path), m[1])
+		if _, err := os.Stat(target); err != nil {
+			t.Errorf("%s links to %s, which does not exist", path, m[1])
+		}
+	}
+}
