@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/handlers/api"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/runner/artifacts"
@@ -52,7 +53,8 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 
 	// The server's handlers are the worker's: the dispatcher uses them only
 	// to know which events to store; the worker runs them.
-	handlers := eventHandlers(cfg, cc, st, newTargets(cfg, cc, st), nil)
+	targets := newTargets(cfg, cc, st)
+	handlers := eventHandlers(cfg, cc, st, targets, nil)
 	endpoint := webhook.NewEndpoint(webhook.EndpointConfig{
 		Secret:   cfg.GitHub.App.WebhookSecret,
 		MaxBytes: cfg.Campaign.MaxWebhookBytes,
@@ -70,6 +72,12 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	}))
 	handle("GET /readyz", "/readyz", http.HandlerFunc(s.ready))
 	handle("GET /metrics", "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// The artifact storage serves the proxy and the API's logs.
+	storage, err := newArtifactStorage(cfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	if keys := cfg.Runner.ArtifactKeyList(); len(keys) > 0 {
 		// The artifact proxy: Jobs upload results with per-task tokens.
 		signer, err := artifacts.NewSigner(keys)
@@ -77,14 +85,11 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 			s.Close()
 			return nil, fmt.Errorf("artifact signer: %w", err)
 		}
-		storage, err := newArtifactStorage(cfg)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
 		h := artifacts.NewHandler(storage, signer, st, artifacts.WithLogger(logger))
 		handle(artifacts.PathPrefix+"/", artifacts.PathPrefix, http.StripPrefix(artifacts.PathPrefix, h))
 	}
+	// The REST API (docs/api/rest.md); run actions wait for run control.
+	handle(api.Prefix, "/api/v1", newAPI(cfg, cc, st, targets, storage, nil))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, map[string]string{"message": "no route for " + r.Method + " " + r.URL.Path})
 	}))
