@@ -41,11 +41,19 @@ func scanAPIToken(r pgx.Row) (APIToken, error) {
 	return t, err
 }
 
+// ErrTokenNameTaken: an active token already has the name. Names are
+// unique among active tokens because the audit log names actors by them.
+var ErrTokenNameTaken = errors.New("an active API token already has this name")
+
 // CreateAPIToken stores a token by its hash.
 func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, tokenHash string) (APIToken, error) {
 	out, err := scanAPIToken(s.pool.QueryRow(ctx, `
-INSERT INTO api_tokens (name, token_hash, scope, created_by) VALUES ($1, $2, $3, $4)
+INSERT INTO api_tokens (name, token_hash, scope, created_by)
+SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL)
 RETURNING `+apiTokenCols, t.Name, tokenHash, t.Scope, t.CreatedBy))
+	if errors.Is(err, pgx.ErrNoRows) || IsUniqueViolation(err) {
+		return out, fmt.Errorf("create API token %s: %w", t.Name, ErrTokenNameTaken)
+	}
 	if err != nil {
 		return out, fmt.Errorf("create API token %s: %w", t.Name, err)
 	}

@@ -26,6 +26,9 @@ Commands:
   dlq list      list tasks that failed for good (the dead-letter queue)
   dlq replay    put dead tasks back on the queue: dlq replay TASK_ID... | --all
   ctl validate  check campaign spec files offline (file:line:col: message)
+  ctl ...       the REST API client: plan, list, status, changesets, logs, pause, resume,
+                retry, cancel, audit, tokens (campaignbot ctl help; docs/api/cli.md)
+  tokens create create an API token in the database (operator bootstrap): --name N --scope read|write
   fakegithub    run a fake GitHub (githubfake) on 127.0.0.1: --repos N; prints its URLs and an App config
   agent         inside a Kubernetes Job: agent clone | agent upload
   version       print the version
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDLQ(ctx, rest, stdout, stderr)
 	case "ctl":
 		return runCtl(ctx, rest, stdout, stderr)
+	case "tokens":
+		return runTokens(ctx, rest, stdout, stderr)
 	case "agent":
 		return runAgent(ctx, rest, stderr)
 	case "fakegithub":

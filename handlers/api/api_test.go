@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,4 +113,50 @@ func TestRoutingErrors(t *testing.T) {
 	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
 		t.Fatalf("DELETE on an action: %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
+}
+
+// TestBadInputAnswersJSON sends every route odd path values, queries and
+// bodies: each answer is a JSON body (an error with its code, or data),
+// never a 500 or a dropped connection.
+func TestBadInputAnswersJSON(t *testing.T) {
+	e := newEnv(t)
+	s := e.seed([]string{"bump-go"}, []string{"acme/api"})
+	values := []string{"%00", "..%2f..%2fetc", "9223372036854775808", "0", "-5", "%E2%80%AE", strings.Repeat("a", 300), "1", fmt.Sprint(s.runID),
+		s.tasks["acme/api"].String(), "bump-go"}
+	bodies := []string{"", "{", "[]", "null", `{"reason": 5}`, `{"repository": "not a repo"}`, strings.Repeat("x", 1<<15), "\xff\xfe"}
+	for _, rt := range e.h.Routes() {
+		for i, v := range values {
+			path := strings.NewReplacer("{name}", v, "{id}", v, "{version}", v).Replace(rt.Pattern)
+			body := bodies[i%len(bodies)]
+			for _, q := range []string{"", "?limit=-1", "?cursor=zzz", "?state=%ZZ", "?repo=" + strings.Repeat("*", 300)} {
+				req, err := http.NewRequest(rt.Method, e.srv.URL+path+q, strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+e.write)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s%s: %v", rt.Method, path, q, err)
+				}
+				var buf bytes.Buffer
+				_, _ = buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
+					t.Fatalf("%s %s%s: %d %s", rt.Method, path, q, resp.StatusCode, buf.String())
+				}
+				if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+					t.Fatalf("%s %s%s: %d with %s: %s", rt.Method, path, q, resp.StatusCode, resp.Header.Get("Content-Type"), buf.String())
+				}
+				if resp.StatusCode >= 400 {
+					wantError(t, rt.Method+" "+path+q, resp.StatusCode, buf.Bytes(), resp.StatusCode, codeFor(resp.StatusCode))
+				}
+			}
+		}
+	}
+}
+
+func codeFor(status int) string {
+	return map[int]string{400: api.CodeBadRequest, 401: api.CodeUnauthorized, 403: api.CodeForbidden, 404: api.CodeNotFound,
+		405: api.CodeMethodNotAllowed, 409: api.CodeConflict, 413: api.CodeTooLarge, 415: api.CodeUnsupportedMedia, 503: api.CodeUnavailable}[status]
 }

@@ -8,6 +8,11 @@ CREATE INDEX repo_tasks_run_state_repository ON repo_tasks (run_id, state, repos
 -- name in details.campaign.
 CREATE INDEX audit_log_campaign ON audit_log ((details->>'campaign'), id DESC);
 
+-- The audit log names API actors api:<token name>: a name is unique among
+-- active tokens.
+CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoked_at IS NULL;
+
 -- +goose Down
+DROP INDEX api_tokens_active_name;
 DROP INDEX audit_log_campaign;
 DROP INDEX repo_tasks_run_state_repository;
