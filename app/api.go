@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/google/uuid"
@@ -19,8 +20,8 @@ import (
 	"github.com/campaignbot/campaignbot/store"
 )
 
-// newAPI builds the REST API (/api/v1/). storage may be nil (no raw logs);
-// control may be nil (run actions answer 503).
+// newAPI builds the REST API (/api/v1/). storage may be nil (opened when
+// logs are first asked for); control may be nil (run actions answer 503).
 func newAPI(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, storage artifacts.Storage, control api.RunControl) *api.Handler {
 	c := api.Config{
 		Store:         st,
@@ -29,9 +30,7 @@ func newAPI(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targ
 		Selector:      targets,
 		Installations: controlInstallation{st: st, cc: cc, repo: cfg.Campaign.ControlRepo},
 	}
-	if storage != nil {
-		c.Logs = artifactLogs{storage: storage, meta: st}
-	}
+	c.Logs = &artifactLogs{storage: storage, meta: st, open: func() (artifacts.Storage, error) { return newArtifactStorage(cfg) }}
 	return api.New(c)
 }
 
@@ -68,14 +67,29 @@ func (c controlInstallation) ControlInstallation(ctx context.Context) (int64, er
 	return inst.GetID(), nil
 }
 
-// artifactLogs opens a task's logs artifact from the artifact storage.
+// artifactLogs opens a task's logs artifact from the artifact storage,
+// opened on first use when the server has none of its own (no side
+// effects at start-up for a server that never serves logs).
 type artifactLogs struct {
+	mu      sync.Mutex
 	storage artifacts.Storage
+	open    func() (artifacts.Storage, error)
 	meta    artifacts.MetaStore
 }
 
-func (l artifactLogs) OpenLogs(ctx context.Context, taskID uuid.UUID) (io.ReadCloser, store.Artifact, bool, error) {
-	rc, a, err := artifacts.OpenCurrent(ctx, l.storage, l.meta, taskID, artifacts.KindLogs)
+func (l *artifactLogs) OpenLogs(ctx context.Context, taskID uuid.UUID) (io.ReadCloser, store.Artifact, bool, error) {
+	l.mu.Lock()
+	if l.storage == nil {
+		s, err := l.open()
+		if err != nil {
+			l.mu.Unlock()
+			return nil, store.Artifact{}, false, err
+		}
+		l.storage = s
+	}
+	storage := l.storage
+	l.mu.Unlock()
+	rc, a, err := artifacts.OpenCurrent(ctx, storage, l.meta, taskID, artifacts.KindLogs)
 	if errors.Is(err, artifacts.ErrNotFound) {
 		return nil, a, false, nil
 	}

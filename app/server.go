@@ -72,18 +72,18 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	}))
 	handle("GET /readyz", "/readyz", http.HandlerFunc(s.ready))
 	handle("GET /metrics", "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	// The artifact storage serves the proxy and the API's logs.
-	storage, err := newArtifactStorage(cfg)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
+	var storage artifacts.Storage // nil: the API opens it when first asked for logs
 	if keys := cfg.Runner.ArtifactKeyList(); len(keys) > 0 {
 		// The artifact proxy: Jobs upload results with per-task tokens.
 		signer, err := artifacts.NewSigner(keys)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("artifact signer: %w", err)
+		}
+		storage, err = newArtifactStorage(cfg)
+		if err != nil {
+			s.Close()
+			return nil, err
 		}
 		h := artifacts.NewHandler(storage, signer, st, artifacts.WithLogger(logger))
 		handle(artifacts.PathPrefix+"/", artifacts.PathPrefix, http.StripPrefix(artifacts.PathPrefix, h))
