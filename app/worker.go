@@ -210,6 +210,13 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.logger.Warn().Err(err).Msg("could not check the control repository's installation")
 		}
 	}()
+	if addr := w.cfg.Worker.HTTPAddr; addr != "" {
+		go func() {
+			if err := serveHealth(ctx, addr, w.workerHealth(), w.logger); err != nil {
+				w.logger.Error().Err(err).Msg("worker health endpoint stopped")
+			}
+		}()
+	}
 	if w.cfg.Campaign.DebugAddr != "" {
 		// The worker's metrics (Slack notification failures) and pprof.
 		go serveDebug(ctx, w.cfg.Campaign.DebugAddr, w.logger, w.metrics)

@@ -81,6 +81,7 @@ type Worker struct {
 	SweepInterval   time.Duration `yaml:"sweep_interval" env:"CAMPAIGN_WORKER_SWEEP_INTERVAL" doc:"How often the sweeper re-enqueues stored work whose queue entry was lost."`
 	SweepAge        time.Duration `yaml:"sweep_age" env:"CAMPAIGN_WORKER_SWEEP_AGE" doc:"How old unfinished work must be before the sweeper considers its queue entry lost."`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"CAMPAIGN_WORKER_SHUTDOWN_TIMEOUT" doc:"How long running tasks may finish after SIGTERM; unfinished ones go back to the queue."`
+	HTTPAddr        string        `yaml:"http_addr" env:"CAMPAIGN_WORKER_HTTP_ADDR" doc:"When set, the worker serves /healthz, /readyz (PostgreSQL and Redis) and /metrics on this address, for probes and Prometheus (no pprof)."`
 }
 
 // Publisher configures pull-request publishing (PUBLISHER_).
