@@ -43,7 +43,7 @@ func TestEveryObjectDecodesStrictly(t *testing.T) {
 		"defaults": {"ConfigMap", "Deployment", "Job", "Namespace", "NetworkPolicy", "PersistentVolumeClaim",
 			"PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"},
 		"all on": {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress", "Job", "Namespace", "NetworkPolicy",
-			"PersistentVolumeClaim", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount", "ServiceMonitor"},
+			"PersistentVolumeClaim", "PodDisruptionBudget", "PodMonitor", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount", "ServiceMonitor"},
 		"no jobs, existing secret, S3": {"ConfigMap", "Deployment", "Job", "PodDisruptionBudget", "Service", "ServiceAccount"},
 	}
 	for name, vals := range valueSets() {
@@ -185,6 +185,30 @@ func TestServer(t *testing.T) {
 	sm := only[*serviceMonitor](t, objs, "ServiceMonitor", "cb-campaignbot")
 	if !labels.SelectorFromSet(sm.Spec.Selector.MatchLabels).Matches(labels.Set(svc.Labels)) || sm.Spec.Endpoints[0].Path != "/metrics" {
 		t.Errorf("ServiceMonitor %+v does not scrape the server Service's /metrics", sm.Spec)
+	}
+}
+
+// TestWorkerProbes: the worker's health endpoint is probed and scraped.
+func TestWorkerProbes(t *testing.T) {
+	objs := render(t, allOn())
+	d := only[*appsv1.Deployment](t, objs, "Deployment", "-worker")
+	c := d.Spec.Template.Spec.Containers[0]
+	if !slices.Equal(c.Args, []string{"worker"}) || len(c.Ports) != 1 || c.Ports[0].Name != "http" {
+		t.Fatalf("worker args %v ports %+v", c.Args, c.Ports)
+	}
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "http" {
+			t.Errorf("worker %s probe %+v, want GET %s on port http", p.name, p.probe, p.path)
+		}
+	}
+	pm := only[*podMonitor](t, objs, "PodMonitor", "-worker")
+	if !labels.SelectorFromSet(pm.Spec.Selector.MatchLabels).Matches(labels.Set(d.Spec.Template.Labels)) ||
+		len(pm.Spec.PodMetricsEndpoints) != 1 || pm.Spec.PodMetricsEndpoints[0].Port != "http" || pm.Spec.PodMetricsEndpoints[0].Path != "/metrics" {
+		t.Errorf("PodMonitor %+v does not scrape the workers' /metrics", pm.Spec)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/url"
 	"reflect"
@@ -205,6 +206,9 @@ func TestConfigurationLoads(t *testing.T) {
 	}
 	if host, _, _ := net.SplitHostPort(cfg.Campaign.HTTPAddr); host == "127.0.0.1" || host == "localhost" {
 		t.Errorf("server listens on loopback (%s): the Service cannot reach it", cfg.Campaign.HTTPAddr)
+	}
+	if _, wport, err := net.SplitHostPort(cfg.Worker.HTTPAddr); err != nil || wport != fmt.Sprint(worker.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort) {
+		t.Errorf("worker health endpoint on %q, container port %d", cfg.Worker.HTTPAddr, worker.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort)
 	}
 	if cfg.Runner.Executor != "kube" {
 		t.Errorf("executor %s, want kube", cfg.Runner.Executor)

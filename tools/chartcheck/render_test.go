@@ -66,6 +66,28 @@ type serviceMonitor struct {
 	} `json:"spec"`
 }
 
+// podMonitor is the part of the Prometheus Operator's PodMonitor the chart writes.
+type podMonitor struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace"`
+		Labels    map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		Selector struct {
+			MatchLabels map[string]string `json:"matchLabels"`
+		} `json:"selector"`
+		PodMetricsEndpoints []struct {
+			Port          string `json:"port"`
+			Path          string `json:"path"`
+			Interval      string `json:"interval"`
+			ScrapeTimeout string `json:"scrapeTimeout"`
+		} `json:"podMetricsEndpoints"`
+	} `json:"spec"`
+}
+
 // strict decodes with client-go's scheme and fails on unknown or
 // duplicate fields.
 var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
@@ -139,6 +161,13 @@ func decode(src string, doc []byte) (object, error) {
 			return object{}, fmt.Errorf("ServiceMonitor: %w", err)
 		}
 		return object{source: src, kind: sm.Kind, name: sm.Metadata.Name, ns: sm.Metadata.Namespace, obj: &sm}, nil
+	}
+	if head.APIVersion == "monitoring.coreos.com/v1" && head.Kind == "PodMonitor" {
+		var pm podMonitor
+		if err := yaml.UnmarshalStrict(doc, &pm); err != nil {
+			return object{}, fmt.Errorf("PodMonitor: %w", err)
+		}
+		return object{source: src, kind: pm.Kind, name: pm.Metadata.Name, ns: pm.Metadata.Namespace, obj: &pm}, nil
 	}
 	obj, gvk, err := strict.Decode(doc, nil, nil)
 	if err != nil {

@@ -76,6 +76,7 @@ floats, so whole numbers are printed without an exponent. */}}
 non-empty entry of .Values.config. A dict rendered as YAML. */}}
 {{- define "campaignbot.config" -}}
 {{- $c := dict "CAMPAIGN_HTTP_ADDR" (printf "0.0.0.0:%v" (include "campaignbot.str" .Values.server.port)) -}}
+{{- $_ := set $c "CAMPAIGN_WORKER_HTTP_ADDR" (printf "0.0.0.0:%v" (include "campaignbot.str" .Values.worker.port)) -}}
 {{- if .Values.jobs.enabled -}}
 {{- $_ := set $c "RUNNER_EXECUTOR" "kube" -}}
 {{- $_ := set $c "RUNNER_ARTIFACT_URL" (printf "http://%s.%s.svc:%v/artifacts/v1" (include "campaignbot.serverService" .) .Release.Namespace (include "campaignbot.str" .Values.server.port)) -}}
