@@ -6,10 +6,15 @@ LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: build test chart-test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish kube-bin clean
+.PHONY: build demo test chart-test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish kube-bin clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
+
+## demo: the whole life of a campaign against a fake GitHub, in one process (PostgreSQL and Redis: make services).
+## `go run` shares the build cache of go build/go test; flags: make demo ARGS='--repos 100 --keep'
+demo:
+	$(GO) run ./cmd/campaignbot sandbox $(ARGS)
 
 ## test: every package, against the real PostgreSQL and Redis (make services first)
 test:

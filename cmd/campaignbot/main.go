@@ -29,6 +29,7 @@ Commands:
   ctl ...       the REST API client: plan, list, status, changesets, logs, pause, resume,
                 retry, cancel, audit, tokens (campaignbot ctl help; docs/api/cli.md)
   tokens create create an API token in the database (operator bootstrap): --name N --scope read|write
+  sandbox       the whole life of a campaign against a fake GitHub, in one process: --repos N, --spec FILE, --keep
   fakegithub    run a fake GitHub (githubfake) on 127.0.0.1: --repos N; prints its URLs and an App config
   agent         inside a Kubernetes Job: agent clone | agent upload
   version       print the version
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTokens(ctx, rest, stdout, stderr)
 	case "agent":
 		return runAgent(ctx, rest, stderr)
+	case "sandbox":
+		return runSandbox(ctx, rest, stdout, stderr)
 	case "fakegithub":
 		return runFakeGitHub(ctx, rest, stdout, stderr)
 	case "version":

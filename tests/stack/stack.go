@@ -38,7 +38,13 @@ type Stack struct {
 // New starts the stack; mutate adjusts the configuration first.
 func New(t testing.TB, mutate ...func(*config.Config)) *Stack {
 	t.Helper()
-	fake := githubfake.NewT(t)
+	return NewWith(t, Options{}, mutate...)
+}
+
+// NewWith starts the stack with options; mutate adjusts the configuration first.
+func NewWith(t testing.TB, o Options, mutate ...func(*config.Config)) *Stack {
+	t.Helper()
+	fake := githubfake.NewT(t, o.Fake...)
 	st, dbURL := storetest.NewStore(t)
 	cfg := config.Default()
 	cfg.DatabaseURL = dbURL
@@ -67,7 +73,9 @@ func New(t testing.TB, mutate ...func(*config.Config)) *Stack {
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	fake.SetWebhook(hs.URL+"/api/github/hook", WebhookSecret)
 	s := &Stack{T: t, Fake: fake, Store: st, Config: cfg, Server: hs}
-	s.StartWorker()
+	if !o.NoWorker {
+		s.StartWorker(o.Worker...)
+	}
 	return s
 }
 

@@ -1,0 +1,90 @@
+package e2e_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/campaignbot/campaignbot/fixtures/demo"
+	"github.com/campaignbot/campaignbot/store"
+)
+
+// TestFullStory: proposal, plan, four-eyes approval, merge, execution,
+// publishing and the dashboard, checked on GitHub, in the database and
+// in the audit log.
+func TestFullStory(t *testing.T) {
+	w := newWorld(t, setup{})
+	plan := w.propose()
+	if plan.Conclusion != "success" || plan.Title != "6 repositories match" {
+		t.Fatalf("plan: %s %q\n%s", plan.Conclusion, plan.Title, plan.Summary)
+	}
+	for _, want := range []string{"- octo-org/api-gateway", "- octo-org/build-tools", "| octo-org/legacy-payroll | excluded by pattern octo-org/legacy-* |", "Approval required"} {
+		if !strings.Contains(plan.Summary, want) {
+			t.Errorf("plan summary lacks %q:\n%s", want, plan.Summary)
+		}
+	}
+	if strings.Contains(plan.Summary, "octo-org/web") || strings.Contains(plan.Summary, "legacy-cron") {
+		t.Errorf("the plan lists a Node or archived repository:\n%s", plan.Summary)
+	}
+
+	// Four eyes: the author is refused, the maintainer accepted.
+	if r := w.say(demo.Author, "/campaign approve"); !strings.Contains(r, "❌") || !strings.Contains(r, "four-eyes") {
+		t.Fatalf("author's approval: %s", r)
+	}
+	// Nothing starts before the merge.
+	var runs int
+	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT count(*) FROM runs`).Scan(&runs); err != nil || runs != 0 {
+		t.Fatalf("runs before merge: %d %v", runs, err)
+	}
+	w.approveAndMerge()
+
+	ts := w.waitPublished()
+	w.assertOnePRPerChangedRepo(ts)
+	c := counts(ts)
+	if c[store.TaskPublished] != len(w.demo.Changed()) || c[store.TaskNoChanges] != 1 {
+		t.Errorf("task states %v, want %d published and 1 no_changes", c, len(w.demo.Changed()))
+	}
+
+	// The dashboard on the control repository's merge commit says so.
+	d := w.waitDashboard(len(ts))
+	for _, r := range w.demo.Changed() {
+		if !strings.Contains(d.Summary, "| "+r+" | published | [#1](") {
+			t.Errorf("dashboard lacks %s's pull request:\n%s", r, d.Summary)
+		}
+	}
+	main, err := w.Fake.BranchSHA(w.ctx, demo.Org, demo.ControlRepo, "main")
+	if err != nil || d.HeadSHA != main {
+		t.Errorf("dashboard on %s, control repository main is %s (%v)", d.HeadSHA, main, err)
+	}
+
+	// The database: one version, approved by the maintainer, the run running.
+	cpg, _, err := w.Store.CampaignByName(w.ctx, w.demo.Control(), w.specName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := w.Store.SpecVersions(w.ctx, cpg.ID)
+	if err != nil || len(vs) != 1 || vs[0].YAML != w.specYAML {
+		t.Fatalf("spec versions %+v %v", vs, err)
+	}
+	var approver string
+	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT approver FROM approvals`).Scan(&approver); err != nil || approver != demo.Maintainer {
+		t.Errorf("approvals: %q %v", approver, err)
+	}
+
+	// The audit log has both approval attempts with their outcomes.
+	log, err := w.Store.AuditLog(w.ctx, w.demo.Control(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log {
+		if e.Action == "approve" {
+			got = append(got, e.Actor+":"+e.Outcome)
+		}
+	}
+	if strings.Join(got, ",") != demo.Maintainer+":accepted,"+demo.Author+":refused" {
+		t.Errorf("audit log approvals = %v", got)
+	}
+	if r := w.refusals.Counts(); r.SecondaryLimit != 0 || r.PrimaryLimit != 0 {
+		t.Errorf("GitHub refused requests: %+v", r)
+	}
+}
