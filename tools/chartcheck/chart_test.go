@@ -14,6 +14,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -166,8 +167,10 @@ func TestServer(t *testing.T) {
 	if !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) {
 		t.Errorf("Service selector %v does not select the server pods %v", svc.Spec.Selector, d.Spec.Template.Labels)
 	}
-	pdb := only[interface{ GetName() string }](t, objs, "PodDisruptionBudget", "-server")
-	_ = pdb
+	pdb := only[*policyv1.PodDisruptionBudget](t, objs, "PodDisruptionBudget", "-server")
+	if sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector); err != nil || !sel.Matches(labels.Set(d.Spec.Template.Labels)) || pdb.Spec.MinAvailable.IntValue() != 1 {
+		t.Errorf("server PDB %+v does not keep one server pod", pdb.Spec)
+	}
 	ing := only[*networkingv1.Ingress](t, objs, "Ingress", "cb-campaignbot")
 	var paths []string
 	for _, r := range ing.Spec.Rules {
