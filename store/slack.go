@@ -97,14 +97,18 @@ func (s *Store) WithSlackLock(ctx context.Context, runID int64, fn func() error)
 	return true, fn()
 }
 
-// RunSpecYAML reads the spec a run executes (its notify channel, owners).
-func (s *Store) RunSpecYAML(ctx context.Context, runID int64) (string, error) {
-	var y string
-	err := s.pool.QueryRow(ctx, `SELECT sv.yaml FROM runs r JOIN spec_versions sv ON sv.id = r.spec_version_id WHERE r.id = $1`, runID).Scan(&y)
+// RunSpecVersion reads the spec version a run executes (its notify
+// channel, owners, content hash and author).
+func (s *Store) RunSpecVersion(ctx context.Context, runID int64) (SpecVersion, error) {
+	var v SpecVersion
+	err := s.pool.QueryRow(ctx, `
+SELECT sv.id, sv.campaign_id, sv.version, sv.yaml, sv.content_hash, sv.commit_sha, sv.author, sv.created_at
+FROM runs r JOIN spec_versions sv ON sv.id = r.spec_version_id WHERE r.id = $1`, runID).
+		Scan(&v.ID, &v.CampaignID, &v.Version, &v.YAML, &v.ContentHash, &v.CommitSHA, &v.Author, &v.CreatedAt)
 	if err != nil {
-		return "", fmt.Errorf("read spec of run %d: %w", runID, err)
+		return v, fmt.Errorf("read spec version of run %d: %w", runID, err)
 	}
-	return y, nil
+	return v, nil
 }
 
 // SlackActiveRuns lists runs not yet finished that have a Slack message
@@ -149,6 +153,19 @@ func (s *Store) CreateSlackLinkRequest(ctx context.Context, codeHash, slackUserI
 		}
 		return nil
 	})
+}
+
+// SlackLinkRequest reads a Slack user's pending link request, if one has not expired.
+func (s *Store) SlackLinkRequest(ctx context.Context, slackUserID string) (login, codeHash string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT github_login, code_hash FROM slack_link_requests WHERE slack_user_id = $1 AND expires_at > now()`,
+		slackUserID).Scan(&login, &codeHash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("read slack link request of %s: %w", slackUserID, err)
+	}
+	return login, codeHash, true, nil
 }
 
 // ConfirmSlackLink turns the pending request with codeHash into a link when

@@ -17,7 +17,7 @@ import (
 // Store reads runs and remembers each run's Slack message and notices.
 type Store interface {
 	LoadRunView(ctx context.Context, runID int64) (store.RunView, error)
-	RunSpecYAML(ctx context.Context, runID int64) (string, error)
+	RunSpecVersion(ctx context.Context, runID int64) (store.SpecVersion, error)
 	SlackMessage(ctx context.Context, runID int64, channel string) (store.SlackMessage, bool, error)
 	SaveSlackMessage(ctx context.Context, m store.SlackMessage) error
 	SlackNotices(ctx context.Context, runID int64, channel string) (map[string]bool, error)
@@ -117,9 +117,9 @@ func (n *Notifier) update(ctx context.Context, runID int64) error {
 		return err
 	}
 	channel, owners := n.cfg.DefaultChannel, []string(nil)
-	if y, err := n.store.RunSpecYAML(ctx, runID); err != nil {
+	if sv, err := n.store.RunSpecVersion(ctx, runID); err != nil {
 		return err
-	} else if s, diags := spec.Parse("spec.yaml", []byte(y)); s != nil && !diags.HasErrors() {
+	} else if s, diags := spec.Parse("spec.yaml", []byte(sv.YAML)); s != nil && !diags.HasErrors() {
 		owners = s.Owners
 		if s.Notify.Slack != "" {
 			channel = s.Notify.Slack
