@@ -161,11 +161,17 @@ func (l links) task(t store.RepoTask) string {
 	return fmt.Sprintf("<%s/%s|%s>", l.web, t.Repository, t.Repository)
 }
 
-func plain(s string) *slack.TextBlockObject  { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
-func mrkdwn(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.MarkdownType, s, false, false) }
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
 
 // section is a markdown section, cut to Block Kit's 3000 characters.
-func section(s string) *slack.SectionBlock { return slack.NewSectionBlock(mrkdwn(truncate(s, 3000)), nil, nil) }
+func section(s string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(truncate(s, 3000)), nil, nil)
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
