@@ -31,11 +31,12 @@ func (f progressFanout) RequestUpdate(ctx context.Context, runID int64) error {
 }
 
 // withSlack registers the Slack update task and returns progress that also
-// schedules Slack updates — or progress unchanged when no bot token is set.
+// schedules Slack updates, with the sweeper that tells kill-switch changes
+// — or progress unchanged when no bot token is set.
 func withSlack(cfg config.Config, st *store.Store, q *queue.Client, mux *asynq.ServeMux, reg prometheus.Registerer,
-	ks notify.KillSwitch, progress orchestrator.Progress) orchestrator.Progress {
+	ks notify.KillSwitch, progress orchestrator.Progress) (orchestrator.Progress, []tasks.Sweeper) {
 	if cfg.Slack.BotToken == "" {
-		return progress
+		return progress, nil
 	}
 	n := notify.New(st, tasks.NewSlackAPI(cfg.Slack.BotToken, cfg.Slack.APIURL), tasks.SlackQueue{Client: q}, notify.Config{
 		DefaultChannel: cfg.Slack.DefaultChannel,
@@ -44,5 +45,5 @@ func withSlack(cfg config.Config, st *store.Store, q *queue.Client, mux *asynq.S
 		KillSwitch:     ks,
 	})
 	mux.Handle(tasks.TypeNotify, asynq.HandlerFunc((&tasks.Notify{Notifier: n, Metrics: tasks.NewNotifyMetrics(reg)}).ProcessTask))
-	return progressFanout{progress, n}
+	return progressFanout{progress, n}, []tasks.Sweeper{notify.FreezeSweeper{Notifier: n, Runs: st}}
 }

@@ -91,7 +91,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	mux := asynq.NewServeMux()
 	reg := prometheus.NewRegistry()
 	// Every run update reaches the dashboard and, when configured, Slack.
-	progress := withSlack(cfg, st, q, mux, reg, killSwitch(cfg.Publisher.KillSwitch), dashboards)
+	progress, slackSweepers := withSlack(cfg, st, q, mux, reg, killSwitch(cfg.Publisher.KillSwitch), dashboards)
 	starter := orchestrator.NewStarter(st, targets, q, progress)
 	handlers := append(o.extra, eventHandlers(cfg, cc, st, targets, starter)...)
 	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(reg))
@@ -118,6 +118,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		}
 	}
 	sweepers := []tasks.Sweeper{webhook.NewSweeper(st, q, cfg.Worker.SweepAge), orchestrator.NewTaskSweeper(st, q, cfg.Worker.SweepAge)}
+	sweepers = append(sweepers, slackSweepers...)
 	var publishQueue orchestrator.PublishQueue
 	if !o.noPublishing {
 		pub := publisher.New(rdb, publisher.Config{ContentPerMinute: cfg.Publisher.ContentPerMinute, ContentPerHour: cfg.Publisher.ContentPerHour})

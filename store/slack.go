@@ -111,12 +111,13 @@ FROM runs r JOIN spec_versions sv ON sv.id = r.spec_version_id WHERE r.id = $1`,
 	return v, nil
 }
 
-// SlackActiveRuns lists runs not yet finished that have a Slack message
-// (a kill-switch change is told in each of their threads).
-func (s *Store) SlackActiveRuns(ctx context.Context) ([]int64, error) {
+// SlackRunsToTellFrozen lists runs not yet finished whose Slack message
+// has not shown the kill switch as frozen is now: their threads must be
+// told of the change.
+func (s *Store) SlackRunsToTellFrozen(ctx context.Context, frozen bool) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT DISTINCT m.run_id FROM slack_messages m JOIN runs r ON r.id = m.run_id
-WHERE r.state IN ('awaiting_approval', 'running', 'paused') ORDER BY m.run_id`)
+WHERE r.state IN ('awaiting_approval', 'running', 'paused') AND m.frozen <> $1 ORDER BY m.run_id`, frozen)
 	if err != nil {
 		return nil, fmt.Errorf("list runs with slack messages: %w", err)
 	}

@@ -44,9 +44,21 @@ type notifyWorld struct {
 	reg   *prometheus.Registry
 	run   store.Run
 	tasks []store.RepoTask
+	sched *recordingScheduler
 }
 
-func newNotifyWorld(t *testing.T, state string) *notifyWorld {
+type recordingScheduler struct{ runs []int64 }
+
+func (r *recordingScheduler) EnqueueSlack(_ context.Context, runID int64, _ string, _ time.Duration) (bool, error) {
+	r.runs = append(r.runs, runID)
+	return true, nil
+}
+
+type killSwitch struct{ on bool }
+
+func (k *killSwitch) Frozen(context.Context) (bool, string) { return k.on, "incident 42" }
+
+func newNotifyWorld(t *testing.T, state string, opts ...func(*notify.Config)) *notifyWorld {
 	t.Helper()
 	ctx := context.Background()
 	st, _ := storetest.NewStore(t)
@@ -68,8 +80,13 @@ func newNotifyWorld(t *testing.T, state string) *notifyWorld {
 	}
 	sl := slackfake.New(t)
 	reg := prometheus.NewRegistry()
-	n := notify.New(st, tasks.NewSlackAPI(slackfake.Token, sl.APIURL()), nil, notify.Config{DefaultChannel: "#default"})
-	return &notifyWorld{st: st, slack: sl, h: &tasks.Notify{Notifier: n, Metrics: tasks.NewNotifyMetrics(reg)}, reg: reg, run: run, tasks: created}
+	cfg := notify.Config{DefaultChannel: "#default"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	sched := &recordingScheduler{}
+	n := notify.New(st, tasks.NewSlackAPI(slackfake.Token, sl.APIURL()), sched, cfg)
+	return &notifyWorld{st: st, slack: sl, h: &tasks.Notify{Notifier: n, Metrics: tasks.NewNotifyMetrics(reg)}, reg: reg, run: run, tasks: created, sched: sched}
 }
 
 func (w *notifyWorld) process(t *testing.T) error {
@@ -235,5 +252,57 @@ func TestNotifyThreadsCompletionSummaryOnce(t *testing.T) {
 		if !strings.Contains(replies[0].Text, want) {
 			t.Errorf("summary lacks %q: %s", want, replies[0].Text)
 		}
+	}
+}
+
+func TestKillSwitchIsToldInTheThreadOnce(t *testing.T) {
+	ks := &killSwitch{}
+	w := newNotifyWorld(t, store.RunRunning, func(c *notify.Config) { c.KillSwitch = ks })
+	sweeper := notify.FreezeSweeper{Notifier: w.h.Notifier, Runs: w.st}
+	sweep := func() int {
+		t.Helper()
+		w.sched.runs = nil
+		n, err := sweeper.Sweep(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(w.sched.runs) {
+			t.Fatalf("sweep says %d, requested %v", n, w.sched.runs)
+		}
+		return n
+	}
+	if err := w.process(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := sweep(); n != 0 {
+		t.Fatalf("%d runs to tell while nothing changed", n)
+	}
+	for _, step := range []struct {
+		on   bool
+		want string
+	}{{true, "Kill switch on"}, {false, "Kill switch off"}, {true, "Kill switch on"}} {
+		ks.on = step.on
+		if n := sweep(); n != 1 || w.sched.runs[0] != w.run.ID {
+			t.Fatalf("freeze=%v: requested %v", step.on, w.sched.runs)
+		}
+		for range 2 {
+			if err := w.process(t); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := sweep(); n != 0 {
+			t.Fatalf("freeze=%v: still %d runs to tell after the update", step.on, n)
+		}
+		msgs := w.slack.Messages(channelID)
+		replies := w.slack.Replies(channelID, msgs[0].TS)
+		if last := replies[len(replies)-1].Text; !strings.Contains(last, step.want) {
+			t.Fatalf("last reply %q, want %q", last, step.want)
+		}
+	}
+	if r := w.slack.Replies(channelID, w.slack.Messages(channelID)[0].TS); len(r) != 3 {
+		t.Fatalf("%d replies for three changes", len(r))
+	}
+	if got := w.slack.Messages(channelID)[0].BlockText(); !strings.Contains(got, "frozen: incident 42") {
+		t.Fatalf("message does not show the freeze:\n%s", got)
 	}
 }
