@@ -69,7 +69,7 @@ func notices(in View, owners []string, before seen) []Notice {
 		}
 		headline := "⏸️ *Run paused*"
 		switch low := strings.ToLower(reason); {
-		case strings.Contains(low, "failure rate"):
+		case strings.Contains(low, "failure rate"), strings.Contains(low, "failurerate"), strings.Contains(low, "paused automatically"):
 			headline = "🛑 *Auto-paused on the failure rate*"
 		case strings.Contains(low, "wave"):
 			headline = "🐤 *Canary wave failing — run paused*"

@@ -128,6 +128,8 @@ func TestNotices(t *testing.T) {
 	paused := failingCanary
 	paused.Run.State, paused.PausedReason = store.RunPaused, "failure rate 50% over 20%"
 	done := view(store.RunCompleted, task("octo-org/a", "merged", 0), task("octo-org/b", store.TaskFailed, 0))
+	autoPaused := paused
+	autoPaused.PausedReason = "paused automatically: 3 of 5 finished tasks failed (60%, rollout.pauseOnFailureRate is 20%)"
 	cases := []struct {
 		name   string
 		in     View
@@ -139,6 +141,7 @@ func TestNotices(t *testing.T) {
 		{"approval posted already", View{Run: view(store.RunAwaitingApproval)}, seen{posted: map[string]bool{"approval": true}}, nil, ""},
 		{"canary failing", View{Run: failingCanary}, seen{exists: true, runState: store.RunRunning}, []string{"wave_failing:0"}, "Canary wave 1 is failing"},
 		{"auto-pause", View{Run: paused}, seen{exists: true, runState: store.RunRunning, posted: map[string]bool{"wave_failing:0": true}}, []string{"paused:1"}, "Auto-paused on the failure rate"},
+		{"auto-pause as the orchestrator words it", View{Run: autoPaused}, seen{exists: true, runState: store.RunRunning, posted: map[string]bool{"wave_failing:0": true}}, []string{"paused:1"}, "Auto-paused on the failure rate"},
 		{"paused again", View{Run: paused}, seen{exists: true, runState: store.RunRunning, posted: map[string]bool{"wave_failing:0": true, "paused:1": true}}, []string{"paused:2"}, "Auto-paused"},
 		{"still paused", View{Run: paused}, seen{exists: true, runState: store.RunPaused, posted: map[string]bool{"wave_failing:0": true, "paused:1": true}}, nil, ""},
 		{"frozen", View{Run: view(store.RunRunning), Frozen: true, FrozenReason: "incident"}, seen{exists: true, runState: store.RunRunning}, []string{"frozen:1"}, "Kill switch on"},
