@@ -50,11 +50,6 @@ type GitHub interface {
 	Comments(ctx context.Context, repo string, number int) ([]Comment, error)
 }
 
-// Progress hears that a run changed (its dashboard and Slack message refresh).
-type Progress interface {
-	RequestUpdate(ctx context.Context, runID int64) error
-}
-
 // Config configures the handlers.
 type Config struct {
 	SigningSecret string
@@ -68,19 +63,19 @@ type Config struct {
 
 // Handler serves the slash command and the message buttons.
 type Handler struct {
-	cfg      Config
-	store    Store
-	control  Control
-	github   GitHub
-	progress Progress
+	cfg     Config
+	store   Store
+	control Control
+	github  GitHub
 }
 
-// New returns the Slack handler; progress may be nil.
-func New(cfg Config, st Store, control Control, gh GitHub, progress Progress) *Handler {
+// New returns the Slack handler. Control refreshes the run's dashboard
+// and Slack message itself after a change.
+func New(cfg Config, st Store, control Control, gh GitHub) *Handler {
 	if cfg.Responder == nil {
 		cfg.Responder = http.DefaultClient
 	}
-	return &Handler{cfg: cfg, store: st, control: control, github: gh, progress: progress}
+	return &Handler{cfg: cfg, store: st, control: control, github: gh}
 }
 
 // reply is a slash-command or response_url answer.
@@ -362,11 +357,6 @@ func (h *Handler) control1(ctx context.Context, rq request) reply {
 	}
 	details["granted_by"] = d.Reason
 	h.audit(ctx, rq, actor, rq.verb, tgt, "accepted", out.Text, details)
-	if h.progress != nil {
-		if err := h.progress.RequestUpdate(ctx, v.Run.ID); err != nil {
-			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not schedule the run's refresh")
-		}
-	}
 	return out
 }
 
@@ -374,7 +364,7 @@ func (h *Handler) apply(ctx context.Context, verb string, v store.RunView, sv st
 	details := map[string]any{"run_id": v.Run.ID}
 	switch verb {
 	case "pause":
-		changed, err := h.control.Pause(ctx, v.Run.ID, login, "paused from Slack by @"+login)
+		changed, err := h.control.Pause(ctx, v.Run.ID, login, "from Slack")
 		if err != nil {
 			return reply{}, details, err
 		}

@@ -41,7 +41,7 @@ func TestForgedOrStaleRequestsAreRefused(t *testing.T) {
 		{"not v0", strings.Replace(good, "v0=", "v1=", 1), now, body},
 		{"not hex", "v0=zz", now, body},
 	}
-	h := slack.New(slack.Config{SigningSecret: secret}, nil, nil, nil, nil)
+	h := slack.New(slack.Config{SigningSecret: secret}, nil, nil, nil)
 	for _, c := range cases {
 		for route, serve := range map[string]http.HandlerFunc{slack.CommandsRoute: h.Commands, slack.ActionsRoute: h.Actions} {
 			t.Run(c.name+" "+route, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestSignedHelpIsAnswered(t *testing.T) {
 	req.Header.Set("X-Slack-Signature", sig)
 	req.Header.Set("X-Slack-Request-Timestamp", stamp)
 	rec := httptest.NewRecorder()
-	slack.New(slack.Config{SigningSecret: secret}, nil, nil, nil, nil).Commands(rec, req)
+	slack.New(slack.Config{SigningSecret: secret}, nil, nil, nil).Commands(rec, req)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Usage") {
 		t.Fatalf("%d %s", rec.Code, rec.Body.String())
 	}
