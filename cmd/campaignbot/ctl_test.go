@@ -31,6 +31,7 @@ const ctlControlRepo = "acme/control"
 type ctlEnvT struct {
 	t            *testing.T
 	st           *store.Store
+	dbURL        string
 	url          string
 	read, write  string
 	runID        int64
@@ -69,7 +70,7 @@ pullRequest:
 func newCtlEnv(t *testing.T, control api.RunControl) *ctlEnvT {
 	t.Helper()
 	ctx := context.Background()
-	st, _ := storetest.NewStore(t)
+	st, dbURL := storetest.NewStore(t)
 	fake := githubfake.NewT(t)
 	org, err := fake.CreateOrg(ctx, githubfake.OrgSpec{Name: "acme", Repos: 3, RepoPrefix: "svc"})
 	if err != nil {
@@ -92,7 +93,7 @@ func newCtlEnv(t *testing.T, control api.RunControl) *ctlEnvT {
 		Selector: events.Targets{ClientCreator: cc, Selection: selection.New(st)}, Installations: finder{st}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &ctlEnvT{t: t, st: st, url: srv.URL, tasks: map[string]uuid.UUID{}, installation: org.InstallationID}
+	e := &ctlEnvT{t: t, st: st, dbURL: dbURL, url: srv.URL, tasks: map[string]uuid.UUID{}, installation: org.InstallationID}
 	e.read = e.token("reader", store.ScopeRead)
 	e.write = e.token("operator", store.ScopeWrite)
 
@@ -299,5 +300,55 @@ func TestCtlUnreachableServer(t *testing.T) {
 	var ee exitError
 	if !errors.As(err, &ee) || ee.code != exitUnreachable || !strings.Contains(err.Error(), "cannot reach the API") {
 		t.Fatalf("unreachable server: %v", err)
+	}
+}
+
+// TestTokensCreateBootstrapsTheAPI creates the first write token straight
+// in the database and uses it through the API.
+func TestTokensCreateBootstrapsTheAPI(t *testing.T) {
+	e := newCtlEnv(t, nil)
+	t.Setenv("DATABASE_URL", e.dbURL)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"tokens", "create", "--name", "deploy-bot", "--scope", "write", "--created-by", "alice"}, &out, &errOut); err != nil {
+		t.Fatalf("tokens create: %v\n%s", err, errOut.String())
+	}
+	secret := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(secret, api.TokenPrefix) || strings.Count(out.String(), "\n") != 1 || !strings.Contains(errOut.String(), "shown once") {
+		t.Fatalf("stdout %q stderr %q", out.String(), errOut.String())
+	}
+	code, stdout, stderr := e.ctl(secret, "whoami")
+	if code != 0 || !strings.Contains(stdout, `"deploy-bot"`) || !strings.Contains(stdout, "scope write") {
+		t.Fatalf("whoami with the new token: %d %s %s", code, stdout, stderr)
+	}
+	// The name is taken while the token is active; a bad scope is refused.
+	for _, args := range [][]string{
+		{"tokens", "create", "--name", "deploy-bot", "--scope", "read"},
+		{"tokens", "create", "--name", "other", "--scope", "admin"},
+		{"tokens", "create", "--name", "has space"},
+	} {
+		out.Reset()
+		err := run(context.Background(), args, &out, &errOut)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 1 || out.Len() != 0 {
+			t.Fatalf("%v: %v, stdout %q", args, err, out.String())
+		}
+	}
+	err := run(context.Background(), []string{"tokens", "create"}, &out, &errOut)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("tokens create without --name: %v", err)
+	}
+	// The creation is in the audit log, and revoking through the API works.
+	code, stdout, _ = e.ctl(secret, "audit", "--actor", "operator:alice")
+	if code != 0 || !strings.Contains(stdout, "token.create") {
+		t.Fatalf("audit: %d %s", code, stdout)
+	}
+	code, stdout, _ = e.ctl(secret, "tokens", "revoke", "1")
+	if code != 0 || !strings.Contains(stdout, "revoked token 1 (reader, read)") {
+		t.Fatalf("revoke: %d %s", code, stdout)
+	}
+	code, _, stderr = e.ctl(e.read, "list")
+	if code != 3 || !strings.Contains(stderr, "revoked") {
+		t.Fatalf("revoked reader: %d %s", code, stderr)
 	}
 }

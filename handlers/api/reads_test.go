@@ -2,13 +2,20 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/campaignbot/campaignbot/handlers/api"
+	"github.com/campaignbot/campaignbot/runner/artifacts"
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -257,4 +264,63 @@ func pagesWith[T any](e *env, path string, limit int, token string) ([]T, int) {
 	e.read = token
 	defer func() { e.read = saved }()
 	return pages[T](e, path, limit)
+}
+
+// fileLogs opens logs from a real filesystem artifact storage, as the
+// server's adapter does.
+type fileLogs struct {
+	storage artifacts.Storage
+	st      *store.Store
+}
+
+func (l fileLogs) OpenLogs(ctx context.Context, id uuid.UUID) (io.ReadCloser, store.Artifact, bool, error) {
+	rc, a, err := artifacts.OpenCurrent(ctx, l.storage, l.st, id, artifacts.KindLogs)
+	if errors.Is(err, artifacts.ErrNotFound) {
+		return nil, a, false, nil
+	}
+	return rc, a, err == nil, err
+}
+
+func TestStoredLogs(t *testing.T) {
+	storage, err := artifacts.NewFileStorage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *api.Config) { c.Logs = fileLogs{storage: storage, st: c.Store.(*store.Store)} })
+	s := e.seed([]string{"bump-go"}, []string{"acme/api", "acme/web"})
+	ctx := context.Background()
+	id := s.tasks["acme/api"]
+	full := strings.Repeat("step output line\n", 2000) + "the end\n"
+	sum := sha256.Sum256([]byte(full))
+	digest := hex.EncodeToString(sum[:])
+	if err := storage.Put(ctx, "logs/"+id.String(), strings.NewReader(full), int64(len(full)), digest); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.st.ReplaceArtifact(ctx, store.Artifact{TaskID: id, Kind: "logs", SHA256: digest, SizeBytes: int64(len(full)), StorageKey: "logs/" + id.String()}); err != nil {
+		t.Fatal(err)
+	}
+	e.setTask(id, "failed", "step touch exited 1", "the end\n")
+
+	var logs api.Logs
+	e.get("/api/v1/changesets/"+id.String()+"/logs", e.read, &logs)
+	if logs.LogsArtifact == nil || logs.LogsArtifact.SizeBytes != int64(len(full)) || logs.LogsArtifact.SHA256 != digest ||
+		logs.LogsArtifact.URL != "/api/v1/changesets/"+id.String()+"/logs/raw" {
+		t.Fatalf("logs: %+v", logs)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+logs.LogsArtifact.URL, nil)
+	req.Header.Set("Authorization", "Bearer "+e.read)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != full || resp.Header.Get("X-Content-SHA256") != digest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("raw logs: %d %d bytes %q", resp.StatusCode, len(body), resp.Header)
+	}
+	// A task without stored logs: 404 with the way to its tail.
+	code, out := e.do("GET", "/api/v1/changesets/"+s.tasks["acme/web"].String()+"/logs/raw", e.read, nil)
+	if eb := wantError(t, "no stored logs", code, out, 404, api.CodeNotFound); !strings.Contains(eb.Error.Message, "/logs") {
+		t.Fatalf("message: %s", eb.Error.Message)
+	}
 }
