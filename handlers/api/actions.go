@@ -121,11 +121,7 @@ func (h *Handler) pause(q *request) error {
 		if final(run.State) {
 			return ActionResult{}, errorf(CodeConflict, fmt.Sprintf("run %d is %s: there is nothing to pause", run.ID, run.State))
 		}
-		reason := in.Reason
-		if reason == "" {
-			reason = "paused through the API"
-		}
-		changed, err := h.cfg.Control.Pause(q.ctx, run.ID, q.actor(), reason)
+		changed, err := h.cfg.Control.Pause(q.ctx, run.ID, q.actor(), in.Reason)
 		return ActionResult{Changed: changed}, err
 	})
 }
@@ -163,11 +159,7 @@ func (h *Handler) cancel(q *request) error {
 		case store.RunCompleted, store.RunFailed:
 			return ActionResult{}, errorf(CodeConflict, fmt.Sprintf("run %d is %s: there is nothing to cancel", run.ID, run.State))
 		}
-		reason := in.Reason
-		if reason == "" {
-			reason = "cancelled through the API"
-		}
-		out, err := h.cfg.Control.Cancel(q.ctx, run.ID, q.actor(), reason)
+		out, err := h.cfg.Control.Cancel(q.ctx, run.ID, q.actor(), in.Reason)
 		return ActionResult{Changed: out.Changed, ClosingPRs: out.ClosingPRs}, err
 	})
 }
