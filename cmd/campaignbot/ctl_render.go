@@ -72,8 +72,11 @@ func countsLine(r api.Run) string {
 func renderStatus(w io.Writer, v statusView, now time.Time) {
 	r := v.Run
 	fmt.Fprintf(w, "campaign %s · run %d (spec version %d) · %s\n", r.Campaign, r.ID, r.SpecVersion, strings.ToUpper(r.State))
-	if r.PausedReason != "" && r.State == "paused" {
-		fmt.Fprintf(w, "paused: %s\n", r.PausedReason)
+	switch {
+	case r.PausedReason != "" && r.State == "paused":
+		fmt.Fprintf(w, "paused: %s (campaignbot ctl resume %s)\n", r.PausedReason, r.Campaign)
+	case r.State == "awaiting_approval":
+		fmt.Fprintln(w, "waiting for approval: /campaign approve on the control repository's pull request (not through the API)")
 	}
 	fmt.Fprintf(w, "%s settled\n", bar(settled(r), r.Total, 30))
 	fmt.Fprintf(w, "%s\n", countsLine(r))
