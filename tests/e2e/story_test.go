@@ -12,6 +12,7 @@ import (
 // publishing and the dashboard, checked on GitHub, in the database and
 // in the audit log.
 func TestFullStory(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, setup{})
 	plan := w.propose()
 	if plan.Conclusion != "success" || plan.Title != "6 repositories match" {
