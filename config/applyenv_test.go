@@ -16,6 +16,13 @@ type kubeLike struct {
 	Agent     resourcesLike     `envPrefix:"CAMPAIGN_KUBE_AGENT_"`
 	Step      resourcesLike     `envPrefix:"CAMPAIGN_KUBE_STEP_"`
 	Timeout   time.Duration     `env:"CAMPAIGN_KUBE_DEFAULT_STEP_TIMEOUT"`
+	Tols      []tolerationLike  `env:"CAMPAIGN_KUBE_TOLERATIONS"`
+}
+
+type tolerationLike struct {
+	Key     string `yaml:"key"`
+	Effect  string `yaml:"effect"`
+	Seconds *int64 `yaml:"tolerationSeconds" json:"tolerationSeconds"`
 }
 
 type resourcesLike struct {
@@ -39,6 +46,7 @@ func TestApplyEnv(t *testing.T) {
 				"CAMPAIGN_KUBE_STEP_CPU_LIMIT":       "2",
 				"CPU_LIMIT":                          "9", // unprefixed: not a setting
 				"CAMPAIGN_KUBE_DEFAULT_STEP_TIMEOUT": "5m",
+				"CAMPAIGN_KUBE_TOLERATIONS":          `[{"key":"dedicated","effect":"NoSchedule"},{"key":"spot","tolerationSeconds":60}]`,
 			},
 			want: kubeLike{
 				Namespace: "jobs",
@@ -47,12 +55,13 @@ func TestApplyEnv(t *testing.T) {
 				Agent:     resourcesLike{CPU: "1"},
 				Step:      resourcesLike{CPU: "2"},
 				Timeout:   5 * time.Minute,
+				Tols:      []tolerationLike{{Key: "dedicated", Effect: "NoSchedule"}, {Key: "spot", Seconds: ptr(int64(60))}},
 			},
 		},
 		{
 			name:    "bad values are all reported",
-			env:     map[string]string{"CAMPAIGN_KUBE_LABELS": "team", "CAMPAIGN_KUBE_DEFAULT_STEP_TIMEOUT": "soon"},
-			wantErr: []string{"CAMPAIGN_KUBE_LABELS", "CAMPAIGN_KUBE_DEFAULT_STEP_TIMEOUT"},
+			env:     map[string]string{"CAMPAIGN_KUBE_LABELS": "team", "CAMPAIGN_KUBE_DEFAULT_STEP_TIMEOUT": "soon", "CAMPAIGN_KUBE_TOLERATIONS": `[{"key":"a","typo":1}]`},
+			wantErr: []string{"CAMPAIGN_KUBE_LABELS", "CAMPAIGN_KUBE_DEFAULT_STEP_TIMEOUT", "CAMPAIGN_KUBE_TOLERATIONS"},
 		},
 	}
 	for _, tt := range tests {
@@ -79,3 +88,5 @@ func TestApplyEnv(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

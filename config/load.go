@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -179,6 +180,16 @@ func setField(fv reflect.Value, raw string) error {
 			out.SetMapIndex(reflect.ValueOf(strings.TrimSpace(k)).Convert(fv.Type().Key()), reflect.ValueOf(strings.TrimSpace(val)).Convert(fv.Type().Elem()))
 		}
 		fv.Set(out)
+	case fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map:
+		// Lists and maps of structured values are JSON, e.g.
+		// [{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}].
+		ptr := reflect.New(fv.Type())
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(ptr.Interface()); err != nil {
+			return fmt.Errorf("%q is not a JSON %s: %v", raw, fv.Kind(), err)
+		}
+		fv.Set(ptr.Elem())
 	case fv.CanFloat():
 		n, err := strconv.ParseFloat(raw, 64)
 		if err != nil {

@@ -40,7 +40,8 @@ type Config struct {
 	TmpSize       string `yaml:"tmpSize" env:"CAMPAIGN_KUBE_TMP_SIZE"`
 
 	NodeSelector map[string]string `yaml:"nodeSelector" env:"CAMPAIGN_KUBE_NODE_SELECTOR"`
-	Tolerations  []Toleration      `yaml:"tolerations"`
+	// Tolerations from the environment are JSON: [{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}].
+	Tolerations []Toleration `yaml:"tolerations" env:"CAMPAIGN_KUBE_TOLERATIONS"`
 	// Labels are added to every Job, pod and Secret (e.g. for cost
 	// allocation); they cannot override campaignbot's own labels.
 	Labels map[string]string `yaml:"labels" env:"CAMPAIGN_KUBE_LABELS"`

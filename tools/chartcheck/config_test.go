@@ -173,6 +173,7 @@ func TestConfigurationLoads(t *testing.T) {
 			"CAMPAIGN_KUBE_LABELS":             "team=platform",
 			"CAMPAIGN_KUBE_IMAGE_PULL_SECRETS": "regcred",
 			"CAMPAIGN_KUBE_AGENT_CPU_LIMIT":    "2",
+			"CAMPAIGN_KUBE_TOLERATIONS":        `[{"key":"dedicated","operator":"Equal","value":"batch","effect":"NoSchedule"}]`,
 		},
 		"secrets": map[string]any{
 			"GITHUB_APP_PRIVATE_KEY":    testKey(t),
@@ -243,7 +244,8 @@ func TestConfigurationLoads(t *testing.T) {
 		t.Errorf("agent image %s, worker image %s: want the same pinned image", kcfg.AgentImage, img)
 	}
 	if !reflect.DeepEqual(kcfg.Labels, map[string]string{"team": "platform"}) || !slices.Equal(kcfg.ImagePullSecrets, []string{"regcred"}) ||
-		kcfg.AgentResources.CPULimit != "2" || kcfg.StepResources.CPULimit != kube.DefaultConfig().StepResources.CPULimit {
+		kcfg.AgentResources.CPULimit != "2" || kcfg.StepResources.CPULimit != kube.DefaultConfig().StepResources.CPULimit ||
+		!reflect.DeepEqual(kcfg.Tolerations, []kube.Toleration{{Key: "dedicated", Operator: "Equal", Value: "batch", Effect: "NoSchedule"}}) {
 		t.Errorf("kube settings did not arrive intact: %+v", kcfg)
 	}
 }
