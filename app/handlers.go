@@ -14,14 +14,15 @@ import (
 
 // eventHandlers builds the webhook handlers with their domain services.
 // The server uses them only to know which events to store; the worker runs them.
-// starter is nil in the server, which never starts runs.
-func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, starter *orchestrator.Starter) []githubapp.EventHandler {
+// starter and control are nil in the server, which never runs handlers.
+func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, starter *orchestrator.Starter, control *orchestrator.Control) []githubapp.EventHandler {
 	return events.All(cc, events.Deps{
 		Installations:     installations.NewService(st),
 		Control:           events.ControlRepo{FullName: cfg.Campaign.ControlRepo, SpecPath: cfg.Campaign.SpecPath},
 		Syncer:            orchestrator.NewSyncer(st),
 		Planner:           orchestrator.NewPlanner(targets),
 		Starter:           starter,
+		RunControl:        control,
 		Approvals:         st,
 		Policy:            chatops.Policy{AllowSelfApproval: cfg.Campaign.AllowSelfApproval, Admins: cfg.Campaign.Admins},
 		RequiredApprovals: cfg.Campaign.RequiredApprovals,

@@ -54,7 +54,7 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	// The server's handlers are the worker's: the dispatcher uses them only
 	// to know which events to store; the worker runs them.
 	targets := newTargets(cfg, cc, st)
-	handlers := eventHandlers(cfg, cc, st, targets, nil)
+	handlers := eventHandlers(cfg, cc, st, targets, nil, nil)
 	endpoint := webhook.NewEndpoint(webhook.EndpointConfig{
 		Secret:   cfg.GitHub.App.WebhookSecret,
 		MaxBytes: cfg.Campaign.MaxWebhookBytes,

@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
-	"github.com/campaignbot/campaignbot/campaigns/publisher"
 	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/handlers/tasks"
@@ -86,14 +85,17 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		return nil, err
 	}
 	q := queue.NewClient(rdb, cfg.Worker.MaxRetry)
-	dashboards := status.NewDashboards(st, tasks.CheckRuns{ClientCreator: cc}, q, nil, cfg.Campaign.DashboardEvery)
-	targets := newTargets(cfg, cc, st)
 	mux := asynq.NewServeMux()
 	reg := prometheus.NewRegistry()
 	// Every run update reaches the dashboard and, when configured, Slack.
-	progress, slackSweepers := withSlack(cfg, st, q, mux, reg, killSwitch(cfg.Publisher.KillSwitch), dashboards)
-	starter := orchestrator.NewStarter(st, targets, q, progress)
-	handlers := append(o.extra, eventHandlers(cfg, cc, st, targets, starter)...)
+	var slackSweepers []tasks.Sweeper
+	svc := newServices(cfg, cc, st, q, rdb, func(kill status.KillSwitch, dashboards orchestrator.Progress) orchestrator.Progress {
+		progress, sweepers := withSlack(cfg, st, q, mux, reg, kill, dashboards)
+		slackSweepers = sweepers
+		return progress
+	})
+	dashboards, progress := svc.dashboards, svc.progress
+	handlers := append(o.extra, eventHandlers(cfg, cc, st, svc.targets, svc.starter, svc.control)...)
 	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(reg))
 
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
@@ -121,10 +123,11 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 	sweepers = append(sweepers, slackSweepers...)
 	var publishQueue orchestrator.PublishQueue
 	if !o.noPublishing {
-		pub := publisher.New(rdb, publisher.Config{ContentPerMinute: cfg.Publisher.ContentPerMinute, ContentPerHour: cfg.Publisher.ContentPerHour})
-		publishing := orchestrator.NewPublishing(st, o.results,
-			tasks.Publisher{ClientCreator: cc, Publisher: pub, GraphQLURL: cfg.GitHub.V4APIURL},
-			killSwitch(cfg.Publisher.KillSwitch), progress, 5*time.Minute)
+		ghPublisher := tasks.Publisher{ClientCreator: cc, Publisher: svc.publisher, GraphQLURL: cfg.GitHub.V4APIURL}
+		publishing := orchestrator.NewPublishing(st, o.results, ghPublisher, svc.control, progress, 5*time.Minute)
+		publishing.SetSettler(svc.completion)
+		closing := orchestrator.NewClosing(st, ghPublisher, svc.completion)
+		mux.Handle(queue.TypeClosePR, asynq.HandlerFunc((&tasks.Close{Closing: closing}).ProcessTask))
 		mux.Handle(queue.TypePublish, asynq.HandlerFunc((&tasks.Publish{Publishing: publishing}).ProcessTask))
 		sweepers = append(sweepers, orchestrator.NewPublishSweeper(st, q, cfg.Worker.SweepAge))
 		publishQueue = q
@@ -140,6 +143,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 			Caps: orchestrator.Caps{Global: cfg.Runner.MaxTasks, PerInstallation: cfg.Runner.MaxTasksPerInstallation,
 				PerCampaign: cfg.Runner.MaxTasksPerCampaign},
 			Publish: publishQueue,
+			Settle:  svc.completion,
 		})
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
 	}
@@ -255,10 +259,3 @@ func (a asynqLogger) Warn(args ...any)  { a.l.Warn().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Error(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Fatal(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
 
-// killSwitch is the configured publishing kill switch (PUBLISHER_KILL_SWITCH).
-type killSwitch bool
-
-// Frozen implements orchestrator.KillSwitch.
-func (k killSwitch) Frozen(context.Context) (bool, string) {
-	return bool(k), "PUBLISHER_KILL_SWITCH is on"
-}

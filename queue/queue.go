@@ -7,11 +7,13 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
@@ -174,4 +176,24 @@ const TypePublish = "campaign:publish"
 // patch hash: the same change is never queued twice, a new one is.
 func (c *Client) EnqueuePublish(ctx context.Context, taskID, executeKey, patchHash string, in time.Duration) (bool, error) {
 	return c.Enqueue(ctx, TypePublish, "publish:"+executeKey+":"+patchHash, []byte(taskID), asynq.ProcessIn(in))
+}
+
+// TypeClosePR closes one campaign pull request with a comment (cancel,
+// skip); its payload is a ClosePR.
+const TypeClosePR = "campaign:close_pr"
+
+// ClosePR is the payload of TypeClosePR.
+type ClosePR struct {
+	TaskID     string `json:"task_id"`
+	Comment    string `json:"comment"`
+	FinalState string `json:"final_state"`
+}
+
+// EnqueueClose enqueues closing a task's pull request; one per task.
+func (c *Client) EnqueueClose(ctx context.Context, taskID uuid.UUID, comment, finalState string) (bool, error) {
+	payload, err := json.Marshal(ClosePR{TaskID: taskID.String(), Comment: comment, FinalState: finalState})
+	if err != nil {
+		return false, fmt.Errorf("encode close task: %w", err)
+	}
+	return c.Enqueue(ctx, TypeClosePR, "close:"+taskID.String(), payload)
 }

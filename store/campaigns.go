@@ -211,3 +211,15 @@ WHERE campaign_id = $1 ORDER BY version`, campaignID)
 	}
 	return out, nil
 }
+
+// SpecVersionByID reads one spec version.
+func (s *Store) SpecVersionByID(ctx context.Context, id int64) (SpecVersion, error) {
+	var v SpecVersion
+	err := s.pool.QueryRow(ctx, `
+SELECT id, campaign_id, version, yaml, content_hash, commit_sha, author, created_at FROM spec_versions WHERE id = $1`, id).
+		Scan(&v.ID, &v.CampaignID, &v.Version, &v.YAML, &v.ContentHash, &v.CommitSHA, &v.Author, &v.CreatedAt)
+	if err != nil {
+		return v, fmt.Errorf("read spec version %d: %w", id, err)
+	}
+	return v, nil
+}

@@ -15,9 +15,13 @@ type RunView struct {
 	CheckRunID    int64
 	DashboardHash string
 	PausedReason  string
-	Tasks         []RepoTask
-	StartedAt     *time.Time
-	FinishedAt    *time.Time
+	// ThrottledUntil and ThrottleReason: the last publish that had to wait.
+	ThrottledUntil *time.Time
+	ThrottleReason string
+	CurrentWave    int
+	Tasks          []RepoTask
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
 }
 
 // LoadRunView reads a run with its campaign and every task.
@@ -27,10 +31,12 @@ func (s *Store) LoadRunView(ctx context.Context, runID int64) (RunView, error) {
 	var hash, paused *string
 	err := s.pool.QueryRow(ctx, `
 SELECT r.id, r.campaign_id, r.spec_version_id, r.state, COALESCE(r.installation_id, 0), r.control_sha, r.created_at,
-       r.check_run_id, r.dashboard_hash, r.paused_reason, r.started_at, r.finished_at, c.name, c.control_repo, sv.version
+       r.check_run_id, r.dashboard_hash, r.paused_reason, r.started_at, r.finished_at, c.name, c.control_repo, sv.version,
+       r.throttled_until, COALESCE(r.throttle_reason, ''), r.current_wave
 FROM runs r JOIN campaigns c ON c.id = r.campaign_id JOIN spec_versions sv ON sv.id = r.spec_version_id
 WHERE r.id = $1`, runID).Scan(&v.Run.ID, &v.Run.CampaignID, &v.Run.SpecVersionID, &v.Run.State, &v.Run.InstallationID,
-		&v.Run.ControlSHA, &v.Run.CreatedAt, &checkID, &hash, &paused, &v.StartedAt, &v.FinishedAt, &v.CampaignName, &v.ControlRepo, &v.SpecVersion)
+		&v.Run.ControlSHA, &v.Run.CreatedAt, &checkID, &hash, &paused, &v.StartedAt, &v.FinishedAt, &v.CampaignName, &v.ControlRepo, &v.SpecVersion,
+		&v.ThrottledUntil, &v.ThrottleReason, &v.CurrentWave)
 	if err != nil {
 		return v, fmt.Errorf("read run %d: %w", runID, err)
 	}

@@ -30,7 +30,15 @@ const (
 	TaskPatchReady = "patch_ready"
 	TaskFailed     = "failed"
 	TaskSkipped    = "skipped"
+	TaskCancelled  = "cancelled"
+	TaskMerged     = "merged"
+	TaskClosed     = "closed"
 )
+
+// runActive is the SQL condition that a task's run lets work proceed:
+// tasks of paused, cancelled or finished runs are not claimed, and their
+// queue entries are dropped; Resume enqueues them again.
+const runActive = `EXISTS (SELECT 1 FROM runs WHERE runs.id = repo_tasks.run_id AND runs.state = 'running')`
 
 // Run is one execution of a spec version.
 type Run struct {
@@ -65,6 +73,8 @@ type RepoTask struct {
 	Error        string
 	LogTail      string
 	LeaseUntil   *time.Time
+	// SnoozedUntil: /campaign snooze on the PR; no updates to it until then.
+	SnoozedUntil *time.Time
 	UpdatedAt    time.Time
 }
 
@@ -102,22 +112,8 @@ RETURNING id, created_at`, r.CampaignID, r.SpecVersionID, r.State, r.Installatio
 			return fmt.Errorf("create run of spec version %d: %w", r.SpecVersionID, err)
 		}
 		created = true
-		rows := make([][]any, len(tasks))
-		for i, t := range tasks {
-			id := uuid.New()
-			var repoID *int64
-			if t.RepositoryID != 0 {
-				repoID = &t.RepositoryID
-			}
-			rows[i] = []any{id, r.ID, t.Repository, repoID, TaskQueued, t.DedupeKey, t.Wave, t.BaseBranch, t.BaseSHA}
-			out = append(out, RepoTask{ID: id, RunID: r.ID, Repository: t.Repository, RepositoryID: t.RepositoryID, State: TaskQueued,
-				DedupeKey: t.DedupeKey, Wave: t.Wave, BaseBranch: t.BaseBranch, BaseSHA: t.BaseSHA})
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"repo_tasks"},
-			[]string{"id", "run_id", "repository", "repository_id", "state", "dedupe_key", "wave", "base_branch", "base_sha"}, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("create %d repo tasks of run %d: %w", len(tasks), r.ID, err)
-		}
-		return nil
+		out, err = insertTasks(ctx, tx, r.ID, tasks)
+		return err
 	})
 	if err != nil {
 		return r, nil, false, err
@@ -128,14 +124,40 @@ RETURNING id, created_at`, r.CampaignID, r.SpecVersionID, r.State, r.Installatio
 	return r, out, created, err
 }
 
+// insertTasks writes a run's repo tasks with COPY: wave 0 queued, later
+// waves pending until AdvanceWave releases them.
+func insertTasks(ctx context.Context, tx pgx.Tx, runID int64, tasks []NewTask) ([]RepoTask, error) {
+	out := make([]RepoTask, 0, len(tasks))
+	rows := make([][]any, len(tasks))
+	for i, t := range tasks {
+		id := uuid.New()
+		var repoID *int64
+		if t.RepositoryID != 0 {
+			repoID = &t.RepositoryID
+		}
+		state := TaskQueued
+		if t.Wave > 0 {
+			state = TaskPending
+		}
+		rows[i] = []any{id, runID, t.Repository, repoID, state, t.DedupeKey, t.Wave, t.BaseBranch, t.BaseSHA}
+		out = append(out, RepoTask{ID: id, RunID: runID, Repository: t.Repository, RepositoryID: t.RepositoryID, State: state,
+			DedupeKey: t.DedupeKey, Wave: t.Wave, BaseBranch: t.BaseBranch, BaseSHA: t.BaseSHA})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"repo_tasks"},
+		[]string{"id", "run_id", "repository", "repository_id", "state", "dedupe_key", "wave", "base_branch", "base_sha"}, pgx.CopyFromRows(rows)); err != nil {
+		return nil, fmt.Errorf("create %d repo tasks of run %d: %w", len(tasks), runID, err)
+	}
+	return out, nil
+}
+
 const repoTaskCols = `id, run_id, repository, COALESCE(repository_id, 0), state, attempts, dedupe_key, wave,
 COALESCE(base_branch, ''), COALESCE(base_sha, ''), COALESCE(patch_hash, ''), COALESCE(result_key, ''),
-COALESCE(pr_number, 0), COALESCE(pr_url, ''), COALESCE(pr_node_id, ''), COALESCE(branch, ''), COALESCE(head_sha, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, updated_at`
+COALESCE(pr_number, 0), COALESCE(pr_url, ''), COALESCE(pr_node_id, ''), COALESCE(branch, ''), COALESCE(head_sha, ''), COALESCE(error, ''), COALESCE(log_tail, ''), lease_until, snoozed_until, updated_at`
 
 func scanRepoTask(r pgx.Row) (RepoTask, error) {
 	var t RepoTask
 	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
-		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt)
+		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.SnoozedUntil, &t.UpdatedAt)
 	return t, err
 }
 
@@ -173,7 +195,7 @@ var (
 func (s *Store) ClaimRepoTask(ctx context.Context, id uuid.UUID, lease time.Duration) (RepoTask, bool, error) {
 	t, err := scanRepoTask(s.pool.QueryRow(ctx, `
 UPDATE repo_tasks SET state = 'running', attempts = attempts + 1, lease_until = now() + make_interval(secs => $2), updated_at = now()
-WHERE id = $1 AND (state = 'queued' OR (state = 'running' AND lease_until < now()))
+WHERE id = $1 AND (state = 'queued' OR (state = 'running' AND lease_until < now())) AND `+runActive+`
 RETURNING `+repoTaskCols, id, lease.Seconds()))
 	if err == nil {
 		return t, true, nil
@@ -244,7 +266,7 @@ RETURNING `+repoTaskCols, runID, repository)
 // expired. The sweeper enqueues them again.
 func (s *Store) InFlightTasks(ctx context.Context, olderThan time.Time, limit int) ([]RepoTask, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
-WHERE state IN ('queued', 'running') AND updated_at < $1 AND (state = 'queued' OR lease_until < now())
+WHERE state IN ('queued', 'running') AND updated_at < $1 AND (state = 'queued' OR lease_until < now()) AND `+runActive+`
 ORDER BY updated_at LIMIT $2`, olderThan, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list in-flight tasks: %w", err)
@@ -291,7 +313,7 @@ const (
 func (s *Store) ClaimPublish(ctx context.Context, id uuid.UUID, lease time.Duration) (RepoTask, bool, error) {
 	t, err := scanRepoTask(s.pool.QueryRow(ctx, `
 UPDATE repo_tasks SET state = 'publishing', lease_until = now() + make_interval(secs => $2), updated_at = now()
-WHERE id = $1 AND (state = 'patch_ready' OR (state = 'publishing' AND lease_until < now()))
+WHERE id = $1 AND (state = 'patch_ready' OR (state = 'publishing' AND lease_until < now())) AND `+runActive+`
 RETURNING `+repoTaskCols, id, lease.Seconds()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, err := s.GetRepoTask(ctx, id)
@@ -335,7 +357,7 @@ WHERE id = $1 AND state = 'publishing'`, id, o.State, o.Branch, o.PRNumber, o.PR
 // publishing tasks whose lease expired: their publish task may be lost.
 func (s *Store) StalePublishTasks(ctx context.Context, olderThan time.Time, limit int) ([]RepoTask, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
-WHERE (state = 'patch_ready' AND updated_at < $1) OR (state = 'publishing' AND lease_until < now())
+WHERE ((state = 'patch_ready' AND updated_at < $1) OR (state = 'publishing' AND lease_until < now())) AND `+runActive+`
 ORDER BY updated_at LIMIT $2`, olderThan, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list stale publish tasks: %w", err)

@@ -71,6 +71,7 @@ type Runner struct {
 	slots       Slots
 	caps        Caps
 	publish     PublishQueue
+	settle      Settler
 }
 
 // RunnerConfig configures a Runner.
@@ -90,6 +91,9 @@ type RunnerConfig struct {
 	Caps  Caps
 	// Publish, when set, queues the publishing of a patch_ready task.
 	Publish PublishQueue
+	// Settle, when set, moves the run forward after each outcome (waves,
+	// failure-rate pause, completion).
+	Settle Settler
 }
 
 // PublishQueue enqueues publishing tasks.
@@ -108,7 +112,7 @@ func NewRunner(st ExecStore, exec runner.Executor, results ResultStore, cfg Runn
 	if cfg.Limits == (runner.Limits{}) {
 		cfg.Limits = runner.DefaultLimits()
 	}
-	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress, slots: cfg.Slots, caps: cfg.Caps, publish: cfg.Publish}
+	return &Runner{store: st, exec: exec, results: results, cloneURL: cfg.CloneURL, lease: cfg.Lease, maxAttempts: cfg.MaxAttempts, limits: cfg.Limits, progress: cfg.Progress, slots: cfg.Slots, caps: cfg.Caps, publish: cfg.Publish, settle: cfg.Settle}
 }
 
 // Execute runs one repo task. It returns nil when the task is done (or was
@@ -243,6 +247,11 @@ func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 // finish records the outcome and tells Progress.
 func (r *Runner) finish(ctx context.Context, task store.RepoTask, res *runner.Result, execErr error) error {
 	err := r.record(ctx, task, res, execErr)
+	if r.settle != nil {
+		if serr := r.settle.Settle(context.WithoutCancel(ctx), task.RunID); serr != nil {
+			zerolog.Ctx(ctx).Warn().Err(serr).Msg("could not move the run forward; the next task outcome will")
+		}
+	}
 	if r.progress != nil {
 		if perr := r.progress.RequestUpdate(context.WithoutCancel(ctx), task.RunID); perr != nil {
 			zerolog.Ctx(ctx).Warn().Err(perr).Msg("could not schedule a dashboard update")

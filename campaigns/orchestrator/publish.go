@@ -19,6 +19,12 @@ type PublishStore interface {
 	ClaimPublish(ctx context.Context, id uuid.UUID, lease time.Duration) (store.RepoTask, bool, error)
 	FinishPublish(ctx context.Context, id uuid.UUID, o store.PublishOutcome) error
 	LoadTaskContext(ctx context.Context, t store.RepoTask) (store.TaskContext, error)
+	RecordThrottle(ctx context.Context, runID int64, until time.Time, reason string) error
+}
+
+// Settler moves a run forward after one of its tasks settled (Completion).
+type Settler interface {
+	Settle(ctx context.Context, runID int64) error
 }
 
 // ResultReader reads an execution's result back.
@@ -69,6 +75,10 @@ type KillSwitch interface {
 	Frozen(ctx context.Context) (bool, string)
 }
 
+// FrozenRecheck is how often a publish held by the kill switch looks
+// again: publishing resumes this long after an unfreeze at most.
+const FrozenRecheck = 10 * time.Second
+
 // Publishing turns patch_ready tasks into pull requests.
 type Publishing struct {
 	store    PublishStore
@@ -76,8 +86,13 @@ type Publishing struct {
 	pub      Publisher
 	kill     KillSwitch
 	progress Progress
+	settle   Settler
 	lease    time.Duration
 }
+
+// SetSettler makes every publish outcome move its run forward (waves,
+// failure-rate pause, completion).
+func (p *Publishing) SetSettler(s Settler) { p.settle = s }
 
 // NewPublishing returns the publishing service; kill and progress may be nil.
 func NewPublishing(st PublishStore, results ResultReader, pub Publisher, kill KillSwitch, progress Progress, lease time.Duration) *Publishing {
@@ -94,7 +109,7 @@ func NewPublishing(st PublishStore, results ResultReader, pub Publisher, kill Ki
 func (p *Publishing) Publish(ctx context.Context, taskID uuid.UUID) error {
 	if p.kill != nil {
 		if frozen, why := p.kill.Frozen(ctx); frozen {
-			return &ThrottledError{Until: time.Now().Add(time.Minute), Reason: "kill switch: " + why}
+			return &ThrottledError{Until: time.Now().Add(FrozenRecheck), Reason: "kill switch: " + why}
 		}
 	}
 	task, ok, err := p.store.ClaimPublish(ctx, taskID, p.lease)
@@ -104,7 +119,14 @@ func (p *Publishing) Publish(ctx context.Context, taskID uuid.UUID) error {
 	if err != nil || !ok {
 		return err
 	}
-	out, pubErr := p.publish(ctx, task)
+	var out PublishedPR
+	var pubErr error
+	if task.SnoozedUntil != nil && task.PRNumber != 0 && task.SnoozedUntil.After(time.Now()) {
+		// The target's maintainers asked for quiet: the update waits.
+		pubErr = &ThrottledError{Until: *task.SnoozedUntil, Reason: "the pull request is snoozed by its maintainers"}
+	} else {
+		out, pubErr = p.publish(ctx, task)
+	}
 	o := store.PublishOutcome{State: store.TaskPublished, Branch: out.Branch, PRNumber: out.Number, PRURL: out.URL, PRNodeID: out.NodeID, HeadSHA: out.HeadSHA}
 	var th *ThrottledError
 	switch {
@@ -116,11 +138,26 @@ func (p *Publishing) Publish(ctx context.Context, taskID uuid.UUID) error {
 	default:
 		o = store.PublishOutcome{State: store.TaskPatchReady, Error: pubErr.Error()}
 	}
-	if err := p.store.FinishPublish(context.WithoutCancel(ctx), taskID, o); err != nil {
+	bg := context.WithoutCancel(ctx)
+	if err := p.store.FinishPublish(bg, taskID, o); err != nil {
 		return err
 	}
+	// The dashboard's throttle line: why publishing waits, until when.
+	var until time.Time
+	reason := ""
+	if th != nil {
+		until, reason = th.Until, th.Reason
+	}
+	if err := p.store.RecordThrottle(bg, task.RunID, until, reason); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not record the throttle for the dashboard")
+	}
+	if p.settle != nil && (o.State != store.TaskPatchReady) {
+		if err := p.settle.Settle(bg, task.RunID); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not move the run forward; the next task outcome will")
+		}
+	}
 	if p.progress != nil {
-		if err := p.progress.RequestUpdate(context.WithoutCancel(ctx), task.RunID); err != nil {
+		if err := p.progress.RequestUpdate(bg, task.RunID); err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("could not schedule a dashboard update")
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -16,6 +17,8 @@ import (
 // RunStore persists runs and their tasks.
 type RunStore interface {
 	CreateRun(ctx context.Context, r store.Run, tasks []store.NewTask) (store.Run, []store.RepoTask, bool, error)
+	ActivateRun(ctx context.Context, runID int64, tasks []store.NewTask) (store.Run, []store.RepoTask, bool, error)
+	Exclusions(ctx context.Context, campaignID int64) (map[string]bool, error)
 }
 
 // TaskQueue enqueues repo-task executions under their dedupe keys.
@@ -75,18 +78,9 @@ func DedupeKey(campaignID int64, repo string, specVersion int, taskType, desired
 // them. Starting the same version again finds the run and re-enqueues
 // only what is still queued, which the task ids make a no-op.
 func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.RepoTask, error) {
-	targets, err := s.targets.Resolve(ctx, in.InstallationID, in.Spec.Targets)
+	tasks, err := s.tasks(ctx, in)
 	if err != nil {
-		return store.Run{}, nil, fmt.Errorf("resolve targets of %s v%d: %w", in.Spec.Name, in.Version.Version, err)
-	}
-	sizes := in.Spec.Rollout.WaveSizes(len(targets))
-	tasks := make([]store.NewTask, len(targets))
-	for i, t := range targets {
-		tasks[i] = store.NewTask{
-			Repository: t.FullName, RepositoryID: t.ID, Wave: waveOf(i, sizes),
-			DedupeKey:  DedupeKey(in.CampaignID, t.FullName, in.Version.Version, "execute", ""),
-			BaseBranch: t.DefaultBranch, BaseSHA: t.HeadSHA,
-		}
+		return store.Run{}, nil, err
 	}
 	run, stored, created, err := s.store.CreateRun(ctx, store.Run{
 		CampaignID: in.CampaignID, SpecVersionID: in.Version.ID, State: store.RunRunning,
@@ -95,6 +89,65 @@ func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.
 	if err != nil {
 		return run, nil, err
 	}
+	if !created && run.State == store.RunAwaitingApproval {
+		// The version waited for approval and has it now.
+		run, stored, _, err = s.store.ActivateRun(ctx, run.ID, tasks)
+		if err != nil {
+			return run, nil, err
+		}
+		created = true
+	}
+	return run, stored, s.enqueue(ctx, run, stored, created)
+}
+
+// Activate starts a run that waited in awaiting_approval.
+func (s *Starter) Activate(ctx context.Context, run store.Run, in StartInput) (store.Run, []store.RepoTask, error) {
+	tasks, err := s.tasks(ctx, in)
+	if err != nil {
+		return run, nil, err
+	}
+	r, stored, ok, err := s.store.ActivateRun(ctx, run.ID, tasks)
+	if err != nil {
+		return run, nil, err
+	}
+	if !ok {
+		return run, nil, fmt.Errorf("start run %d: it no longer awaits approval: %w", run.ID, ErrWrongState)
+	}
+	return r, stored, s.enqueue(ctx, r, stored, true)
+}
+
+// tasks resolves the spec's targets into the run's tasks, leaving out the
+// repositories excluded from the campaign (/campaign skip).
+func (s *Starter) tasks(ctx context.Context, in StartInput) ([]store.NewTask, error) {
+	targets, err := s.targets.Resolve(ctx, in.InstallationID, in.Spec.Targets)
+	if err != nil {
+		return nil, fmt.Errorf("resolve targets of %s v%d: %w", in.Spec.Name, in.Version.Version, err)
+	}
+	excluded, err := s.store.Exclusions(ctx, in.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	kept := targets[:0:0]
+	for _, t := range targets {
+		if !excluded[strings.ToLower(t.FullName)] {
+			kept = append(kept, t)
+		}
+	}
+	sizes := in.Spec.Rollout.WaveSizes(len(kept))
+	tasks := make([]store.NewTask, len(kept))
+	for i, t := range kept {
+		tasks[i] = store.NewTask{
+			Repository: t.FullName, RepositoryID: t.ID, Wave: waveOf(i, sizes),
+			DedupeKey:  DedupeKey(in.CampaignID, t.FullName, in.Version.Version, "execute", ""),
+			BaseBranch: t.DefaultBranch, BaseSHA: t.HeadSHA,
+		}
+	}
+	return tasks, nil
+}
+
+// enqueue queues a run's queued tasks (later waves wait in pending) and
+// schedules its dashboard.
+func (s *Starter) enqueue(ctx context.Context, run store.Run, stored []store.RepoTask, created bool) error {
 	enqueued := 0
 	for _, t := range stored {
 		if t.State != store.TaskQueued {
@@ -103,7 +156,7 @@ func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.
 		ok, err := s.queue.EnqueueExecute(ctx, t.ID.String(), t.DedupeKey)
 		if err != nil {
 			// The rows are the truth: the sweeper enqueues what this missed.
-			return run, stored, fmt.Errorf("enqueue tasks of run %d: %w", run.ID, err)
+			return fmt.Errorf("enqueue tasks of run %d: %w", run.ID, err)
 		}
 		if ok {
 			enqueued++
@@ -116,7 +169,7 @@ func (s *Starter) Start(ctx context.Context, in StartInput) (store.Run, []store.
 	}
 	zerolog.Ctx(ctx).Info().Int64("run_id", run.ID).Bool("new_run", created).Int("tasks", len(stored)).Int("enqueued", enqueued).
 		Msg("run started")
-	return run, stored, nil
+	return nil
 }
 
 // Await records a run of a version that is not approved yet: it waits in

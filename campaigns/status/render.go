@@ -56,16 +56,17 @@ func stateRank(s string) int {
 	return len(stateOrder)
 }
 
-// finalTaskStates end a task's execution for the run's progress.
-var finalTaskStates = map[string]bool{
-	store.TaskFailed: true, store.TaskNoChanges: true, store.TaskPatchReady: true, store.TaskSkipped: true,
-	"published": true, "merged": true, "closed": true, "superseded": true,
+// doneTaskStates count as done on the progress bar: final, or the pull
+// request is open and the rest is up to its reviewers.
+var doneTaskStates = map[string]bool{
+	store.TaskFailed: true, store.TaskNoChanges: true, store.TaskSkipped: true, store.TaskCancelled: true,
+	store.TaskPublished: true, store.TaskMerged: true, store.TaskClosed: true, "superseded": true,
 }
 
 // Throttle describes why publishing waits, when it does.
 type Throttle struct {
 	Reason string // e.g. "500/h installation limit"
-	NextIn string // e.g. "42 s"
+	NextIn string // e.g. "after 08:42:10 UTC"
 }
 
 // Render draws the dashboard of a run.
@@ -75,7 +76,7 @@ func Render(v store.RunView, th *Throttle) Dashboard {
 	done := 0
 	for _, t := range v.Tasks {
 		counts[t.State]++
-		if finalTaskStates[t.State] {
+		if doneTaskStates[t.State] {
 			done++
 		}
 	}
@@ -107,7 +108,15 @@ func Render(v store.RunView, th *Throttle) Dashboard {
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "`%s` %d/%d (%d%%)\n\n", bar(done, total, 30), done, total, percent(done, total))
 	if th != nil {
-		fmt.Fprintf(&b, "⏳ next PR in %s: %s\n\n", th.NextIn, th.Reason)
+		fmt.Fprintf(&b, "⏳ next PR %s: %s\n\n", th.NextIn, th.Reason)
+	}
+	if v.Run.State == store.RunAwaitingApproval {
+		fmt.Fprintf(&b, "🔒 This spec version was merged without the approvals it needs, so nothing runs yet. "+
+			"Someone with write access to `%s` (or in a team of the spec's `owners`) approves it with a commit comment "+
+			"`/campaign approve %s` on the merge commit, or with the **Approve** button of this check run.\n\n", v.ControlRepo, v.CampaignName)
+	}
+	if waves := maxWave(v.Tasks); waves > 0 {
+		fmt.Fprintf(&b, "**Rollout:** wave %d of %d\n\n", v.CurrentWave+1, waves+1)
 	}
 	b.WriteString("| state | repositories |\n|---|---|\n")
 	states := make([]string, 0, len(counts))
@@ -172,6 +181,14 @@ func retry(v store.RunView) []Action {
 		}
 	}
 	return nil
+}
+
+func maxWave(tasks []store.RepoTask) int {
+	m := 0
+	for _, t := range tasks {
+		m = max(m, t.Wave)
+	}
+	return m
 }
 
 func bar(done, total, width int) string {

@@ -17,12 +17,12 @@ type Tally struct {
 	States []string
 }
 
-// Count tallies tasks: Done counts tasks whose execution is over.
+// Count tallies tasks: Done counts tasks final or with their PR open.
 func Count(tasks []store.RepoTask) Tally {
 	t := Tally{Total: len(tasks), ByState: map[string]int{}}
 	for _, task := range tasks {
 		t.ByState[task.State]++
-		if finalTaskStates[task.State] {
+		if doneTaskStates[task.State] {
 			t.Done++
 		}
 	}

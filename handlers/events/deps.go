@@ -16,8 +16,10 @@ type Deps struct {
 	Syncer        *orchestrator.Syncer
 	Planner       *orchestrator.Planner
 	Starter       *orchestrator.Starter // nil: runs start only through approvals
-	Approvals     ApprovalStore
-	Policy        chatops.Policy
+	// RunControl pauses, resumes, retries and cancels runs (nil in the server).
+	RunControl *orchestrator.Control
+	Approvals  ApprovalStore
+	Policy     chatops.Policy
 	// RequiredApprovals is how many distinct people must approve a spec.
 	RequiredApprovals int
 }

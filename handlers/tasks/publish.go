@@ -2,9 +2,7 @@ package tasks
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/publisher"
-	"github.com/campaignbot/campaignbot/queue"
 )
 
 // Publish handles queue.TypePublish: one patch_ready task's pull request.
@@ -27,20 +24,7 @@ func (h *Publish) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("publish task payload %q is not a task id: %w", t.Payload(), asynq.SkipRetry)
 	}
-	err = h.Publishing.Publish(ctx, id)
-	var th *orchestrator.ThrottledError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &th):
-		return &queue.RetryLater{After: max(time.Until(th.Until), time.Second), Reason: th.Reason}
-	case errors.Is(err, orchestrator.ErrLeased):
-		return &queue.RetryLater{After: LeaseWait, Reason: err.Error()}
-	case errors.Is(err, orchestrator.ErrGaveUp):
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	default:
-		return err
-	}
+	return queueError(h.Publishing.Publish(ctx, id))
 }
 
 // Publisher adapts campaigns/publisher to the orchestrator, with the
@@ -65,15 +49,8 @@ func (p Publisher) Publish(ctx context.Context, in orchestrator.PublishInput) (o
 		pin.ExistingPR = &publisher.ExistingPR{Number: in.Existing.Number, NodeID: in.Existing.NodeID, Branch: in.Existing.Branch, HeadSHA: in.Existing.HeadSHA}
 	}
 	out, err := p.Publisher.Publish(ctx, publisher.NewClients(rest, p.GraphQLURL), pin)
-	var th *publisher.Throttled
-	var perm *publisher.Permanent
-	switch {
-	case errors.As(err, &th):
-		return orchestrator.PublishedPR{}, &orchestrator.ThrottledError{Until: th.Until, Reason: th.Reason}
-	case errors.As(err, &perm):
-		return orchestrator.PublishedPR{}, fmt.Errorf("%w: %w", orchestrator.ErrGaveUp, err)
-	case err != nil:
-		return orchestrator.PublishedPR{}, err
+	if err != nil {
+		return orchestrator.PublishedPR{}, publishError(err)
 	}
 	return orchestrator.PublishedPR{Branch: out.Branch, Number: out.PRNumber, URL: out.PRURL, NodeID: out.PRNodeID, HeadSHA: out.HeadSHA}, nil
 }

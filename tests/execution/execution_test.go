@@ -277,9 +277,10 @@ func TestRunExecutesEveryRepoOnce(t *testing.T) {
 	w.assertExactlyOnce(50)
 
 	// The dashboard ends with the right counts, updated in coalesced steps.
+	// Without publishing every change waits in patch_ready: executed, not done.
 	w.WaitFor("the final dashboard", func() bool {
 		c, ok := w.dashboard()
-		return ok && strings.Contains(c.Title, "50/50 repositories done")
+		return ok && strings.Contains(c.Summary, "| patch_ready | 50 |")
 	})
 	c, _ := w.dashboard()
 	if c.Status != "in_progress" || !strings.Contains(c.Summary, "| patch_ready | 50 |") || len(c.Actions) == 0 || c.Actions[0].Identifier != "pause" {
@@ -379,13 +380,15 @@ func TestFailuresRetryThenDeadLetter(t *testing.T) {
 	if tk := byRepo["octo-org/repo-0003"]; tk.Attempts != 2 {
 		t.Errorf("retryable failure: %d attempts, want 2", tk.Attempts)
 	}
-	dead, err := queue.NewDeadLetters(w.rdb).List(10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(dead) != 2 {
-		t.Fatalf("%d dead tasks, want 2: %+v", len(dead), dead)
-	}
+	// The task handler archives a task after it recorded the failure: wait for both.
+	var dead []queue.DeadTask
+	w.WaitFor("two dead tasks", func() bool {
+		var err error
+		if dead, err = queue.NewDeadLetters(w.rdb).List(10); err != nil {
+			t.Fatal(err)
+		}
+		return len(dead) == 2
+	})
 	// Replay: requeue in the database, then run the dead tasks again; now they succeed.
 	w.exec.mu.Lock()
 	w.exec.fail = nil
