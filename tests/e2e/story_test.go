@@ -1,19 +1,29 @@
 package e2e_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/demo"
+	"github.com/campaignbot/campaignbot/fixtures/slackfake"
 	"github.com/campaignbot/campaignbot/store"
 )
 
 // TestFullStory: proposal, plan, four-eyes approval, merge, execution,
-// publishing and the dashboard, checked on GitHub, in the database and
-// in the audit log.
+// publishing, the dashboard and the Slack message, checked on GitHub, in
+// Slack, in the database and in the audit log.
 func TestFullStory(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, setup{})
+	sl := slackfake.New(t)
+	w := newWorld(t, setup{mutate: func(c *config.Config) {
+		c.Slack.BotToken = slackfake.Token
+		c.Slack.APIURL = sl.APIURL()
+		c.Slack.DefaultChannel = "#platform-campaigns"
+		c.Slack.UpdateEvery = time.Second
+	}})
 	plan := w.propose()
 	if plan.Conclusion != "success" || plan.Title != "6 repositories match" {
 		t.Fatalf("plan: %s %q\n%s", plan.Conclusion, plan.Title, plan.Summary)
@@ -85,6 +95,26 @@ func TestFullStory(t *testing.T) {
 	if strings.Join(got, ",") != demo.Maintainer+":accepted,"+demo.Author+":refused" {
 		t.Errorf("audit log approvals = %v", got)
 	}
+	// Slack: one message for the run, updated in place (coalesced) to the final counts.
+	channel := slackfake.ChannelID("#platform-campaigns")
+	wantDone := fmt.Sprintf("%d/%d repositories done", len(ts), len(ts))
+	wantPublished := fmt.Sprintf("*published*: %d", len(w.demo.Changed()))
+	w.waitUntil("the final Slack message", func() (bool, string) {
+		msgs := sl.Messages(channel)
+		if len(msgs) != 1 {
+			return false, fmt.Sprintf("%d messages", len(msgs))
+		}
+		text := msgs[0].BlockText()
+		return strings.Contains(text, wantDone) && strings.Contains(text, wantPublished), text
+	})
+	msgs := sl.Messages(channel)
+	if msgs[0].Updates < 1 || msgs[0].Updates > 3*len(ts) {
+		t.Errorf("the Slack message was updated %d times for %d repositories", msgs[0].Updates, len(ts))
+	}
+	if m, ok, err := w.Store.SlackMessage(w.ctx, w.runID, "#platform-campaigns"); err != nil || !ok || m.TS != msgs[0].TS {
+		t.Errorf("stored Slack message %+v %v %v, Slack has %s", m, ok, err, msgs[0].TS)
+	}
+
 	if r := w.refusals.Counts(); r.SecondaryLimit != 0 || r.PrimaryLimit != 0 {
 		t.Errorf("GitHub refused requests: %+v", r)
 	}
