@@ -128,6 +128,10 @@ func TestCompose(t *testing.T) {
 			CapDrop     []string          `json:"cap_drop"`
 			SecurityOpt []string          `json:"security_opt"`
 			Command     []string          `json:"command"`
+			Build       struct {
+				Context string `json:"context"`
+				Target  string `json:"target"`
+			} `json:"build"`
 		} `json:"services"`
 	}
 	raw := readFile(t, filepath.Join(repoRoot, "deploy", "compose.yaml"))
@@ -144,6 +148,10 @@ func TestCompose(t *testing.T) {
 		}
 		if !slices.Equal(s.Command, []string{name}) || !slices.Equal(s.Profiles, []string{"app"}) {
 			t.Errorf("%s: command %v profiles %v", name, s.Command, s.Profiles)
+		}
+		// Built from this checkout (the local executor's target), never pulled by that name.
+		if s.Build.Context != ".." || s.Build.Target != "local" {
+			t.Errorf("%s: build %+v, want context .. and target local", name, s.Build)
 		}
 		if !s.ReadOnly || !slices.Equal(s.CapDrop, []string{"ALL"}) || !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
 			t.Errorf("%s: read_only %v cap_drop %v security_opt %v", name, s.ReadOnly, s.CapDrop, s.SecurityOpt)
