@@ -147,9 +147,11 @@ func (w *world) merge() int64 {
 	if err != nil || !ok {
 		w.t.Fatalf("campaign %s after merge: %v %v", w.specName, ok, err)
 	}
-	if err := w.Store.Pool().QueryRow(w.ctx, `SELECT id FROM runs WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1`, c.ID).Scan(&w.runID); err != nil {
-		w.t.Fatalf("no run after merge: %v", err)
+	run, ok, err := w.Store.LatestRun(w.ctx, c.ID)
+	if err != nil || !ok {
+		w.t.Fatalf("no run after merge: %v %v", ok, err)
 	}
+	w.runID = run.ID
 	return w.runID
 }
 

@@ -20,10 +20,11 @@ type narrator struct {
 	lastBar  string
 	lastAt   time.Time
 	step     int
+	start    time.Time
 }
 
 func newNarrator(out io.Writer, live bool) *narrator {
-	return &narrator{out: out, live: live}
+	return &narrator{out: out, live: live, start: time.Now()}
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -50,7 +51,8 @@ func (n *narrator) Step(format string, args ...any) {
 	defer n.mu.Unlock()
 	n.clearBar()
 	n.step++
-	fmt.Fprintf(n.out, "\n%2d. %s\n", n.step, fmt.Sprintf(format, args...))
+	el := time.Since(n.start).Round(time.Second)
+	fmt.Fprintf(n.out, "\n%2d. [%d:%02d] %s\n", n.step, int(el.Minutes()), int(el.Seconds())%60, fmt.Sprintf(format, args...))
 }
 
 // Say prints an indented line under the current step.

@@ -197,11 +197,15 @@ func (st *story) merge(ctx context.Context) error {
 	if !st.expect(ok, "no campaign %s after the merge", st.name) {
 		return fmt.Errorf("%w: no campaign", ErrMismatch)
 	}
-	var state string
-	err = s.store.Pool().QueryRow(ctx, `SELECT id, state FROM runs WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1`, c.ID).Scan(&st.runID, &state)
-	if !st.expect(err == nil, "no run of %s after the merge (%v)", st.name, err) {
+	run, ok, err := s.store.LatestRun(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if !st.expect(ok, "no run of %s after the merge", st.name) {
 		return fmt.Errorf("%w: no run", ErrMismatch)
 	}
+	st.runID = run.ID
+	state := run.State
 	if st.tasks, err = s.store.RunTasks(ctx, st.runID); err != nil {
 		return err
 	}
@@ -425,15 +429,61 @@ func (st *story) checkReactions(ctx context.Context) error {
 		got, err := s.fake.FileContent(ctx, demo.Org, repoName(t), t.Branch, "CHANGELOG.md")
 		st.expect(err == nil && got != "", "%s: the person's commit on %s was lost", t.Repository, t.Branch)
 	}
-	// Until the reconciler lands, the app does not follow its pull
-	// requests after opening them: its tasks stay published.
-	tasks, err := s.store.RunTasks(ctx, st.runID)
-	if err != nil {
-		return err
+	for _, t := range append(append([]store.RepoTask{}, st.acted.edited...), st.acted.moved...) {
+		p := pr(t)
+		st.expect(p.State == "open", "%s#%d is %s, predicted open", t.Repository, t.PRNumber, p.State)
+	}
+	// Whether the app follows its pull requests after opening them is the
+	// reconciler's work: when it does, merged and closed pull requests
+	// become merged and closed tasks within moments; when it does not
+	// (a build without it), every task stays published. The story
+	// predicts whichever this build does and checks it consistently.
+	tracked := map[string]string{}
+	for _, t := range st.acted.merged {
+		tracked[t.Repository] = store.TaskMerged
+	}
+	for _, t := range st.acted.closed {
+		tracked[t.Repository] = store.TaskClosed
+	}
+	var tasks []store.RepoTask
+	following := false
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		if tasks, err = s.store.RunTasks(ctx, st.runID); err != nil {
+			return err
+		}
+		done := 0
+		for _, t := range tasks {
+			if want, ok := tracked[t.Repository]; ok && t.State == want {
+				done++
+			}
+		}
+		following = following || done > 0
+		if done == len(tracked) || (!following && time.Now().After(deadline.Add(-15*time.Second))) || time.Now().After(deadline) {
+			break
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	if following {
+		st.n.Say("the app followed: merged and closed pull requests are final in its database")
+	} else {
+		st.n.Say("this build does not follow pull requests after opening them (no reconciler): its tasks stay published")
 	}
 	for _, t := range tasks {
-		if t.PRNumber > 0 {
-			st.expect(t.State == store.TaskPublished, "%s: task %s, predicted published (no reconciler yet)", t.Repository, t.State)
+		if t.PRNumber == 0 {
+			continue
+		}
+		want, acted := tracked[t.Repository]
+		switch {
+		case following && acted:
+			st.expect(t.State == want, "%s: task %s, predicted %s", t.Repository, t.State, want)
+		case following:
+			st.expect(t.State != store.TaskMerged && t.State != store.TaskClosed, "%s: task %s, but its pull request is open", t.Repository, t.State)
+		default:
+			st.expect(t.State == store.TaskPublished, "%s: task %s, predicted published", t.Repository, t.State)
 		}
 	}
 	st.tasks = tasks
