@@ -62,7 +62,7 @@ type world struct {
 	slack *slackfake.Server
 }
 
-func newWorld(t *testing.T, fault *slackfake.Fault) *world {
+func newWorld(t *testing.T, fault *slackfake.Fault, mutate ...func(*config.Config)) *world {
 	sl := slackfake.New(t)
 	if fault != nil {
 		sl.SetFault(*fault)
@@ -74,6 +74,9 @@ func newWorld(t *testing.T, fault *slackfake.Fault) *world {
 		c.Slack.DefaultChannel = "#default"
 		c.Slack.UpdateEvery = time.Second
 		c.Worker.MaxRetry = 2
+		for _, m := range mutate {
+			m(c)
+		}
 	})
 	w := &world{Stack: s, ctx: context.Background(), slack: sl}
 	if _, err := s.Fake.CreateOrg(w.ctx, githubfake.OrgSpec{Name: "octo-org", Repos: repos, Files: map[string]string{"go.mod": "module x\n\ngo 1.22\n"}}); err != nil {
@@ -86,7 +89,7 @@ func newWorld(t *testing.T, fault *slackfake.Fault) *world {
 }
 
 // merge lands specs on the control repository's default branch.
-func (w *world) merge(files map[string]string) {
+func (w *world) merge(files map[string]string) int {
 	w.T.Helper()
 	if _, err := w.Fake.PushCommit(w.ctx, "octo-org", "platform", "specs", "alice", "specs", files); err != nil {
 		w.T.Fatal(err)
@@ -99,6 +102,7 @@ func (w *world) merge(files map[string]string) {
 		w.T.Fatal(err)
 	}
 	w.Settle()
+	return n
 }
 
 func (w *world) runOf(campaign string) store.RunView {
