@@ -178,3 +178,44 @@ func TestSlackLinkIsProvedOnGitHub(t *testing.T) {
 		t.Fatalf("second confirm: %s", r)
 	}
 }
+
+func TestSlackApproveNeedsAMappingAndStartsTheRun(t *testing.T) {
+	w := newWorld(t, nil, withChatOps)
+	w.setPerms(map[string]string{"wanda": "write", "rita": "read"})
+	w.merge(map[string]string{"campaigns/gated.yaml": gatedSpec})
+	w.WaitFor("the approval request in Slack", func() bool {
+		msgs := w.slack.Messages(defaultChannel)
+		return len(msgs) == 1 && len(w.slack.Replies(defaultChannel, msgs[0].TS)) == 1
+	})
+	runID := w.runOf("gated").Run.ID
+
+	w.press("U0NOBODY", notify.ActionApprove, runID)
+	w.press("U0RITA", notify.ActionApprove, runID)
+	if st := w.runOf("gated").Run.State; st != store.RunAwaitingApproval {
+		t.Fatalf("run is %s after refused approvals", st)
+	}
+	if r := w.command("U0WANDA", "approve gated"); !strings.Contains(r, "@wanda approved `gated`") || !strings.Contains(r, "running") {
+		t.Fatalf("approve: %s", r)
+	}
+	if st := w.runOf("gated").Run.State; st != store.RunRunning {
+		t.Fatalf("run is %s after the approval", st)
+	}
+	log, err := w.Store.AuditLog(w.ctx, "octo-org/platform:gated", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log {
+		got = append(got, e.Actor+":"+e.Action+":"+e.Outcome)
+	}
+	if strings.Join(got, ",") != "wanda:approve:accepted,rita:approve:refused,slack:U0NOBODY:approve:refused" {
+		t.Fatalf("audit = %v", got)
+	}
+	if log[0].Details["content_hash"] == "" || log[0].SourceURL != "slack://channel?team=T0&id=C0" {
+		t.Fatalf("approval audit entry %+v", log[0])
+	}
+	// The message follows: the run now runs.
+	w.WaitFor("the message to show the run", func() bool {
+		return strings.Contains(w.slack.Messages(defaultChannel)[0].BlockText(), "running")
+	})
+}
