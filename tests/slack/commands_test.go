@@ -68,7 +68,7 @@ func (w *world) command(user, text string) string {
 // press clicks a button of the run's message.
 func (w *world) press(user, actionID string, runID int64) {
 	w.T.Helper()
-	payload := fmt.Sprintf(`{"type":"block_actions","user":{"id":%q},"team":{"id":"T0"},"channel":{"id":"C0"},"actions":[{"action_id":%q,"value":"%d"}]}`,
+	payload := fmt.Sprintf(`{"type":"block_actions","user":{"id":%q},"team":{"id":"T0"},"channel":{"id":"C0"},"actions":[{"block_id":"run_actions","action_id":%q,"value":"%d","type":"button"}]}`,
 		user, actionID, runID)
 	if code, body := w.post("/slack/actions", url.Values{"payload": {payload}}, signingSecret); code != http.StatusOK {
 		w.T.Fatalf("button %s: %d %s", actionID, code, body)
