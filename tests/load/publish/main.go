@@ -26,6 +26,7 @@ import (
 
 	"github.com/campaignbot/campaignbot/campaigns/publisher"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/runner"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -102,11 +103,17 @@ func run() error {
 	}
 	fake.ResetStats()
 	wall := time.Now()
-	res, err := schedule(ctx, pub, gh, clock, tasks, o.workers)
+	// Every publish outcome asks for a dashboard update, as the worker
+	// does; the coalescing decides how many check-run updates happen.
+	updates := &dashboardUpdates{ids: map[string]bool{}}
+	dash := status.NewDashboards(nil, nil, updates, nil, dashboardEvery)
+	dash.SetClock(clock.Now)
+	res, err := schedule(ctx, pub, gh, clock, tasks, o.workers, dash)
 	if err != nil {
 		return err
 	}
 	report(o, fake.Stats(), res, start, clock.Now(), time.Since(wall), limits, sp)
+	updates.report(clock.Now().Sub(start))
 	return nil
 }
 
@@ -137,7 +144,7 @@ type results struct {
 // schedule runs due tasks on workers, puts throttled ones back at the time
 // they name, and moves the virtual clock to the next due task when nothing
 // is due: the task queue's behaviour, in virtual time.
-func schedule(ctx context.Context, pub *publisher.Publisher, gh publisher.Clients, clock *githubfake.VirtualClock, tasks []*task, workers int) (results, error) {
+func schedule(ctx context.Context, pub *publisher.Publisher, gh publisher.Clients, clock *githubfake.VirtualClock, tasks []*task, workers int, dash *status.Dashboards) (results, error) {
 	res := results{reasons: map[string]int{}}
 	q := &queue{}
 	for _, t := range tasks {
@@ -163,6 +170,9 @@ func schedule(ctx context.Context, pub *publisher.Publisher, gh publisher.Client
 			go func() {
 				defer wg.Done()
 				out, err := pub.Publish(ctx, gh, t.in)
+				if derr := dash.RequestUpdate(ctx, 1); derr != nil {
+					err = errors.Join(err, derr)
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				var th *publisher.Throttled
@@ -255,6 +265,38 @@ func report(o options, st githubfake.Stats, res results, start, end time.Time, w
 	took := end.Sub(start)
 	fmt.Printf("virtual time to publish all: %s; theoretical minimum for %d units (%d per PR) under %d/min and %d/h: %s (%+.1f%%, target within 10%%)\n",
 		took, res.units, unitsPerPR, l.ContentPerMinute, l.ContentPerHour, minT, 100*(took.Seconds()-minT.Seconds())/minT.Seconds())
+}
+
+// dashboardEvery is the worker's default CAMPAIGN_DASHBOARD_EVERY.
+const dashboardEvery = 5 * time.Second
+
+// dashboardUpdates records the coalesced dashboard tasks: each distinct
+// task id is one check-run update at most (none when nothing changed).
+type dashboardUpdates struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (d *dashboardUpdates) EnqueueDashboard(_ context.Context, _ int64, taskID string, _ time.Duration) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.ids[taskID]; ok {
+		return false, nil
+	}
+	d.ids[taskID] = true
+	return true, nil
+}
+
+func (d *dashboardUpdates) report(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(d.ids)
+	per := time.Duration(0)
+	if n > 0 {
+		per = took / time.Duration(n)
+	}
+	fmt.Printf("check-run updates for the run: at most %d over %s of virtual time (one per %s on average; at most one per %s window by construction, target at most one per 5s)\n",
+		n, took, per.Round(time.Second), dashboardEvery)
 }
 
 func clients(fake *githubfake.Fake, inst int64) (publisher.Clients, error) {
