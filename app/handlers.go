@@ -26,6 +26,7 @@ func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Stor
 		Approvals:         st,
 		Policy:            chatops.Policy{AllowSelfApproval: cfg.Campaign.AllowSelfApproval, Admins: cfg.Campaign.Admins},
 		RequiredApprovals: cfg.Campaign.RequiredApprovals,
+		ChatOps:           st,
 	})
 }
 

@@ -98,6 +98,24 @@ func CanFreeze(p Policy, actor Actor) Decision {
 	return Decision{Reason: fmt.Sprintf("@%s is not a campaignbot admin (CAMPAIGN_ADMINS)", actor.Login)}
 }
 
+// CanMaintainTarget decides skip/rebase/snooze on a campaign's pull
+// request in a target repository: write, maintain or admin on that
+// repository (its maintainers answer back; the control repository and the
+// spec's owners give no say there). Bots never may.
+func CanMaintainTarget(ctx context.Context, perms Permissions, targetRepo string, actor Actor) (Decision, error) {
+	if actor.Bot {
+		return Decision{Reason: "bots cannot answer campaigns"}, nil
+	}
+	level, err := perms.RepoPermission(ctx, targetRepo, actor.Login)
+	if err != nil {
+		return Decision{}, fmt.Errorf("read %s's permission on %s: %w", actor.Login, targetRepo, err)
+	}
+	if writeLevels[level] {
+		return Decision{Allowed: true, Reason: fmt.Sprintf("%s permission on %s", level, targetRepo)}, nil
+	}
+	return Decision{Reason: fmt.Sprintf("@%s has %s permission on %s; this needs write, maintain or admin there", actor.Login, orNone(level), targetRepo)}, nil
+}
+
 func orNone(level string) string {
 	if level == "" {
 		return "no"

@@ -60,3 +60,25 @@ func TestCanFreeze(t *testing.T) {
 		t.Fatal("freeze rules wrong")
 	}
 }
+
+func TestCanMaintainTarget(t *testing.T) {
+	perms := fakePerms{levels: map[string]string{"maint": "maintain", "reader": "read"}}
+	for _, tc := range []struct {
+		actor  Actor
+		allow  bool
+		reason string
+	}{
+		{Actor{Login: "maint"}, true, "maintain permission on octo-org/api"},
+		{Actor{Login: "reader"}, false, "@reader has read permission on octo-org/api; this needs write"},
+		{Actor{Login: "nobody"}, false, "has none permission"},
+		{Actor{Login: "maint", Bot: true}, false, "bots"},
+	} {
+		d, err := CanMaintainTarget(context.Background(), perms, "octo-org/api", tc.actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != tc.allow || !strings.Contains(d.Reason, tc.reason) {
+			t.Errorf("%+v: %+v, want allowed=%v with %q", tc.actor, d, tc.allow, tc.reason)
+		}
+	}
+}

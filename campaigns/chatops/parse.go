@@ -198,6 +198,30 @@ func split(s string) ([]string, error) {
 	return words, nil
 }
 
+// RetryArgs splits `retry`'s arguments into the campaign name and what to
+// retry: "failed" (every failed repository, also when left out) or one
+// owner/repo. A lone argument is the target when it is "failed" or holds
+// a slash (campaign names cannot), else the name.
+func RetryArgs(args []string) (name, target string) {
+	switch len(args) {
+	case 0:
+		return "", "failed"
+	case 1:
+		if strings.EqualFold(args[0], "failed") {
+			return "", "failed"
+		}
+		if strings.Contains(args[0], "/") {
+			return "", args[0]
+		}
+		return args[0], "failed"
+	default:
+		if strings.EqualFold(args[1], "failed") {
+			return args[0], "failed"
+		}
+		return args[0], args[1]
+	}
+}
+
 // ParseSnooze reads durations like 7d, 12h, 90m (at most 90 days).
 func ParseSnooze(s string) (time.Duration, error) {
 	var d time.Duration

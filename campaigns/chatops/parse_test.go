@@ -97,3 +97,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRetryArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		name, target string
+	}{
+		{nil, "", "failed"},
+		{[]string{"FAILED"}, "", "failed"},
+		{[]string{"octo-org/Api"}, "", "octo-org/Api"},
+		{[]string{"bump-go"}, "bump-go", "failed"},
+		{[]string{"bump-go", "failed"}, "bump-go", "failed"},
+		{[]string{"bump-go", "octo-org/api"}, "bump-go", "octo-org/api"},
+	} {
+		if n, tg := RetryArgs(tc.args); n != tc.name || tg != tc.target {
+			t.Errorf("RetryArgs(%q) = %q, %q; want %q, %q", tc.args, n, tg, tc.name, tc.target)
+		}
+	}
+}

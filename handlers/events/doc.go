@@ -11,14 +11,17 @@ import "github.com/palantir/go-githubapp/githubapp"
 // know which events to store) registers, first match wins.
 func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
 	pr := &PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals, Required: deps.RequiredApprovals}
+	ops := &ChatOps{ClientCreator: cc, Control: deps.Control, Approvals: deps.Approvals, Store: deps.ChatOps, Runs: deps.Runs,
+		Policy: deps.Policy, Required: deps.RequiredApprovals, Plan: pr.PlanHead}
 	return []githubapp.EventHandler{
 		&Ping{},
 		&Installation{ClientCreator: cc, Service: deps.Installations},
 		&InstallationRepositories{ClientCreator: cc, Service: deps.Installations},
 		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer, Starter: deps.Starter, Approvals: deps.Approvals, Required: deps.RequiredApprovals},
 		pr,
-		&IssueComment{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals,
-			Policy: deps.Policy, Required: deps.RequiredApprovals, Plan: pr.PlanHead},
+		&IssueComment{ChatOps: ops},
+		&CommitComment{ChatOps: ops},
+		&CheckRun{ChatOps: ops},
 		&Noop{},
 	}
 }
