@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-github/v74/github"
+
 	"github.com/campaignbot/campaignbot/campaigns/chatops"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
@@ -353,12 +355,16 @@ func (h *ChatOps) approveRun(ctx context.Context, cc *cmdCtx, rt runTarget, labe
 		o.text = fmt.Sprintf("`/campaign approve`: %s is %s; there is nothing to approve", label, run.State)
 		return o, nil
 	}
-	d, err := chatops.CanApprove(ctx, permissions{cc.client}, h.Policy, h.Control.FullName, rt.owners, cc.actor, rt.version.Author)
+	author, err := h.versionAuthor(ctx, cc, rt.version)
+	if err != nil {
+		return o, err
+	}
+	d, err := chatops.CanApprove(ctx, permissions{cc.client}, h.Policy, h.Control.FullName, rt.owners, cc.actor, author)
 	if err != nil {
 		return o, err
 	}
 	if !d.Allowed {
-		o.text = fmt.Sprintf("`/campaign approve %s`: not allowed: %s", rt.view.CampaignName, d.Reason)
+		o.text = fmt.Sprintf("`/campaign approve %s`: not allowed: %s", rt.view.CampaignName, strings.Replace(d.Reason, "opened this pull request", "wrote this spec version", 1))
 		return o, nil
 	}
 	hash := rt.version.ContentHash
@@ -383,6 +389,23 @@ func (h *ChatOps) approveRun(ctx context.Context, cc *cmdCtx, rt runTarget, labe
 	}
 	o.text += fmt.Sprintf(" The run is %s.", started.State)
 	return o, nil
+}
+
+// versionAuthor is who wrote a spec version, for the four-eyes rule: the
+// author of the pull request merged as its commit (one request), else
+// whoever pushed it — the merger is not the author.
+func (h *ChatOps) versionAuthor(ctx context.Context, cc *cmdCtx, v store.SpecVersion) (string, error) {
+	owner, name := h.Control.split()
+	prs, _, err := cc.client.PullRequests.ListPullRequestsWithCommit(ctx, owner, name, v.CommitSHA, &github.ListOptions{PerPage: 5})
+	if err != nil {
+		return "", fmt.Errorf("find the pull request of commit %s: %w", short(v.CommitSHA), err)
+	}
+	for _, pr := range prs {
+		if pr.GetMerged() || pr.MergedAt != nil {
+			return pr.GetUser().GetLogin(), nil
+		}
+	}
+	return v.Author, nil
 }
 
 func (h *ChatOps) statusText(ctx context.Context, v store.RunView, label string) string {
