@@ -270,7 +270,7 @@ func (h *ChatOps) reply(ctx context.Context, cc *cmdCtx, results []outcome, deli
 	body := b.String()
 	// GitHub refuses comments over 65,536 characters.
 	if len(body) > 65000 {
-		body = body[:65000] + "\n\n… (cut)"
+		body = strings.ToValidUTF8(body[:65000], "") + "\n\n… (cut)"
 	}
 	if err := post(body); err != nil {
 		return fmt.Errorf("reply to the command: %w", err)

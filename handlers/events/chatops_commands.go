@@ -519,7 +519,7 @@ func (h *ChatOps) targetCommand(ctx context.Context, cc *cmdCtx, c chatops.Comma
 		if err := h.Runs.Skip(ctx, task.ID, cc.actor.Login, "skipped by "+by+" ("+cc.source+")"); err != nil {
 			return o, err
 		}
-		o.text = fmt.Sprintf("`%s`: %s skips campaign `%s`: this pull request is closed and %s is left out of its later versions; the campaign's owners are told on its dashboard.", c.Raw, tp.repo, o.campaign, tp.repo)
+		o.text = fmt.Sprintf("`%s`: %s skips campaign `%s`: this pull request is closed and %s is left out of its later versions; the campaign's dashboard shows the skip.", c.Raw, tp.repo, o.campaign, tp.repo)
 	case "rebase":
 		if err := h.Runs.Rebase(ctx, task.ID, cc.actor.Login); err != nil {
 			return o, err

@@ -90,7 +90,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	s := stack.New(t, func(c *config.Config) {
 		c.Campaign.ControlRepo = control
-		c.Campaign.DashboardEvery = 20 * time.Millisecond
+		c.Campaign.DashboardEvery = time.Second
 		c.Campaign.Admins = []string{"boss"}
 	})
 	s.StopWorker()
