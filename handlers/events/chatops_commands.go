@@ -255,7 +255,7 @@ func (h *ChatOps) runCommand(ctx context.Context, cc *cmdCtx, c chatops.Command)
 	by := fmt.Sprintf("@%s", cc.actor.Login)
 	switch c.Name {
 	case "pause":
-		changed, err := h.Runs.Pause(ctx, run.ID, cc.actor.Login, "paused by "+by)
+		changed, err := h.Runs.Pause(ctx, run.ID, cc.actor.Login, "")
 		if err != nil {
 			return o, err
 		}
@@ -307,7 +307,7 @@ func (h *ChatOps) runCommand(ctx context.Context, cc *cmdCtx, c chatops.Command)
 			o.reason = "confirmation (--yes) missing"
 			return o, nil
 		}
-		res, err := h.Runs.Cancel(ctx, run.ID, cc.actor.Login, "cancelled by "+by)
+		res, err := h.Runs.Cancel(ctx, run.ID, cc.actor.Login, "")
 		if err != nil {
 			return o, err
 		}
@@ -463,7 +463,7 @@ func (h *ChatOps) freeze(ctx context.Context, cc *cmdCtx, c chatops.Command) (ou
 		return refused(fmt.Sprintf("`%s`: not allowed: %s", c.Raw, d.Reason)), nil
 	}
 	if c.Name == "freeze" {
-		if err := h.Runs.Freeze(ctx, cc.actor.Login, fmt.Sprintf("frozen by @%s (%s)", cc.actor.Login, cc.source)); err != nil {
+		if err := h.Runs.Freeze(ctx, cc.actor.Login, ""); err != nil {
 			return outcome{}, err
 		}
 		return accepted(fmt.Sprintf("`%s`: publishing frozen for all campaigns by @%s: no pull request is opened or updated until `/campaign unfreeze`.", c.Raw, cc.actor.Login)), nil
@@ -513,10 +513,9 @@ func (h *ChatOps) targetCommand(ctx context.Context, cc *cmdCtx, c chatops.Comma
 		o.text = fmt.Sprintf("`%s`: not allowed: %s", c.Raw, d.Reason)
 		return o, nil
 	}
-	by := "@" + cc.actor.Login
 	switch c.Name {
 	case "skip":
-		if err := h.Runs.Skip(ctx, task.ID, cc.actor.Login, "skipped by "+by+" ("+cc.source+")"); err != nil {
+		if err := h.Runs.Skip(ctx, task.ID, cc.actor.Login, ""); err != nil {
 			return o, err
 		}
 		o.text = fmt.Sprintf("`%s`: %s skips campaign `%s`: this pull request is closed and %s is left out of its later versions; the campaign's dashboard shows the skip.", c.Raw, tp.repo, o.campaign, tp.repo)
