@@ -117,7 +117,7 @@ func CanMaintainTarget(ctx context.Context, perms Permissions, targetRepo string
 }
 
 func orNone(level string) string {
-	if level == "" {
+	if level == "" || level == "none" {
 		return "no"
 	}
 	return level

@@ -42,7 +42,7 @@ func TestCanApprove(t *testing.T) {
 		{Actor{Login: "author"}, Policy{}, false, "four-eyes"},
 		{Actor{Login: "author"}, Policy{AllowSelfApproval: true}, true, "write permission"},
 		{Actor{Login: "writer", Bot: true}, Policy{}, false, "bots"},
-		{Actor{Login: "stranger"}, Policy{}, false, "has none permission"},
+		{Actor{Login: "stranger"}, Policy{}, false, "has no permission"},
 	} {
 		d, err := CanApprove(context.Background(), perms, tc.policy, "octo-org/platform", owners, tc.actor, "author")
 		if err != nil {
@@ -70,7 +70,7 @@ func TestCanMaintainTarget(t *testing.T) {
 	}{
 		{Actor{Login: "maint"}, true, "maintain permission on octo-org/api"},
 		{Actor{Login: "reader"}, false, "@reader has read permission on octo-org/api; this needs write"},
-		{Actor{Login: "nobody"}, false, "has none permission"},
+		{Actor{Login: "nobody"}, false, "has no permission"},
 		{Actor{Login: "maint", Bot: true}, false, "bots"},
 	} {
 		d, err := CanMaintainTarget(context.Background(), perms, "octo-org/api", tc.actor)

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,7 +24,7 @@ type RunControl interface {
 	Pause(ctx context.Context, runID int64, actor, reason string) (bool, error)
 	Resume(ctx context.Context, runID int64, actor string) (bool, error)
 	Retry(ctx context.Context, runID int64, actor, repository string) (int, error)
-	Cancel(ctx context.Context, runID int64, actor, reason string) (CancelResult, error)
+	Cancel(ctx context.Context, runID int64, actor, reason string) (orchestrator.CancelResult, error)
 	Freeze(ctx context.Context, actor, reason string) error
 	Unfreeze(ctx context.Context, actor string) error
 	Frozen(ctx context.Context) (bool, string)
@@ -170,6 +171,11 @@ func (h *ChatOps) runAll(ctx context.Context, cc *cmdCtx, its []item, refuse fun
 // answer that says so (the command is not retried: people retry it).
 func (h *ChatOps) run(ctx context.Context, cc *cmdCtx, c chatops.Command) outcome {
 	o, err := h.dispatch(ctx, cc, c)
+	if errors.Is(err, orchestrator.ErrWrongState) || errors.Is(err, orchestrator.ErrNoPullRequest) || errors.Is(err, orchestrator.ErrNotApproved) {
+		// Run control refused: the state changed under us, or the task has no pull request.
+		o.ok, o.failed, o.text, o.reason = false, false, fmt.Sprintf("`%s`: not possible now: %v", c.Raw, err), err.Error()
+		return o
+	}
 	if err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Str("command", c.Name).Msg("command failed")
 		return outcome{failed: true, reason: err.Error(), campaign: o.campaign, runID: o.runID,

@@ -299,6 +299,9 @@ func (h *ChatOps) runCommand(ctx context.Context, cc *cmdCtx, c chatops.Command)
 		}
 		o.ok = true
 		o.text = fmt.Sprintf("`%s`: %d failed repositor%s of %s queued again by %s.", c.Raw, n, plural(n, "y", "ies"), label, by)
+		if run.State == store.RunPaused {
+			o.text += fmt.Sprintf(" The run is paused: they run when it resumes (`/campaign resume %s`).", campaign)
+		}
 	case "cancel":
 		open := openPRs(rt.view)
 		if !c.Yes {
@@ -312,12 +315,26 @@ func (h *ChatOps) runCommand(ctx context.Context, cc *cmdCtx, c chatops.Command)
 			return o, err
 		}
 		o.ok = true
-		o.text = fmt.Sprintf("`%s`: %s cancelled by %s. %s", c.Raw, label, by, cancelSummary(res, open))
+		o.text = fmt.Sprintf("`%s`: %s cancelled by %s. %s", c.Raw, label, by, cancelSummary(res))
 	default:
 		o.text = fmt.Sprintf("`%s`: unknown command", c.Raw)
 		return o, nil
 	}
 	return o, nil
+}
+
+// cancelSummary says what a confirmed cancel did.
+func cancelSummary(res orchestrator.CancelResult) string {
+	switch {
+	case !res.Cancelled:
+		return "It had ended already; nothing changed."
+	case res.Closing == 0:
+		return "It had no open pull requests to close."
+	}
+	if res.Closing == 1 {
+		return "Its open pull request is being closed with a comment."
+	}
+	return fmt.Sprintf("Its %d open pull requests are being closed with a comment (within GitHub's limits).", res.Closing)
 }
 
 // stateRefusal says why a run in state cannot take the command ("" if it can).

@@ -22,10 +22,8 @@ type Deps struct {
 	Policy     chatops.Policy
 	// RequiredApprovals is how many distinct people must approve a spec.
 	RequiredApprovals int
-	// ChatOps reads runs and keeps command receipts; Runs changes runs
-	// (nil in the server, which only stores deliveries).
+	// ChatOps reads runs and keeps command receipts.
 	ChatOps ChatOpsStore
-	Runs    RunControl
 }
 
 // ApprovalStore keeps approvals and the audit log.

@@ -11,8 +11,11 @@ import "github.com/palantir/go-githubapp/githubapp"
 // know which events to store) registers, first match wins.
 func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
 	pr := &PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals, Required: deps.RequiredApprovals}
-	ops := &ChatOps{ClientCreator: cc, Control: deps.Control, Approvals: deps.Approvals, Store: deps.ChatOps, Runs: deps.Runs,
+	ops := &ChatOps{ClientCreator: cc, Control: deps.Control, Approvals: deps.Approvals, Store: deps.ChatOps,
 		Policy: deps.Policy, Required: deps.RequiredApprovals, Plan: pr.PlanHead}
+	if deps.RunControl != nil { // a nil *Control must stay a nil interface
+		ops.Runs = deps.RunControl
+	}
 	return []githubapp.EventHandler{
 		&Ping{},
 		&Installation{ClientCreator: cc, Service: deps.Installations},

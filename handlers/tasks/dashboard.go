@@ -69,7 +69,18 @@ func (c CheckRuns) UpdateCheckRun(ctx context.Context, installationID int64, rep
 	if d.Status == "completed" {
 		opts.Conclusion = github.Ptr(d.Conclusion)
 	}
-	if _, _, err := client.Checks.UpdateCheckRun(ctx, owner, name, id, opts); err != nil {
+	// GitHub keeps a check run's buttons when an update leaves "actions"
+	// out, and go-github omits an empty list: send it explicitly, so a run
+	// that ends (or stops failing) loses its Pause/Retry buttons.
+	body := struct {
+		github.UpdateCheckRunOptions
+		Actions []*github.CheckRunAction `json:"actions"`
+	}{opts, opts.Actions}
+	req, err := client.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
+	if err != nil {
+		return fmt.Errorf("update check run %d on %s: %w", id, repo, err)
+	}
+	if _, err := client.Do(ctx, req, nil); err != nil {
 		return fmt.Errorf("update check run %d on %s: %w", id, repo, err)
 	}
 	return nil

@@ -193,10 +193,17 @@ func buttons(c githubfake.CheckRunState) string {
 // waitDashboard waits until the dashboard shows state and these buttons.
 func (w *world) waitDashboard(state, wantButtons string) {
 	w.T.Helper()
-	w.WaitFor("dashboard "+state+" with "+wantButtons, func() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		d := w.dashboard()
-		return strings.HasPrefix(d.Title, state+":") && buttons(d) == wantButtons
-	})
+		if strings.HasPrefix(d.Title, state+":") && buttons(d) == wantButtons {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.T.Fatalf("dashboard is %q with buttons %q, want %s with %q:\n%s", d.Title, buttons(d), state, wantButtons, d.Summary)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (w *world) press(user, identifier string) string {
