@@ -88,12 +88,12 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 		h := artifacts.NewHandler(storage, signer, st, artifacts.WithLogger(logger))
 		handle(artifacts.PathPrefix+"/", artifacts.PathPrefix, http.StripPrefix(artifacts.PathPrefix, h))
 	}
-	// Run control for the Slack commands; its updates reach the dashboard
-	// and Slack like the worker's.
+	// Run control for the Slack commands and the REST API; its updates
+	// reach the dashboard and Slack like the worker's.
 	svc := newServices(cfg, cc, st, s.queue, rdb, slackProgress(cfg, st, s.queue))
 	slackRoutes(cfg, cc, st, svc.control, handle)
-	// The REST API (docs/api/rest.md); run actions wait for run control.
-	handle(api.Prefix, "/api/v1", newAPI(cfg, cc, st, targets, storage, nil))
+	// The REST API (docs/api/rest.md).
+	handle(api.Prefix, "/api/v1", newAPI(cfg, cc, st, targets, storage, svc.control))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, map[string]string{"message": "no route for " + r.Method + " " + r.URL.Path})
 	}))

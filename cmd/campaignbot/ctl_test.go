@@ -352,3 +352,4 @@ func TestTokensCreateBootstrapsTheAPI(t *testing.T) {
 		t.Fatalf("revoked reader: %d %s", code, stderr)
 	}
 }
+

@@ -9,13 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
 	"github.com/campaignbot/campaignbot/store"
 )
-
-// ErrConflict is wrapped by RunControl errors meaning the run's state does
-// not allow the action; the API answers 409.
-var ErrConflict = errors.New("the run's state does not allow this")
 
 // maxActionBody bounds an action's JSON body (a reason and a repository).
 const maxActionBody = 16 << 10
@@ -89,7 +86,7 @@ func (h *Handler) action(q *request, name string, do func(run store.RunDetail, i
 	case errors.As(err, &ae):
 		h.audit(q, name, target, "refused", ae.msg, details)
 		return err
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, orchestrator.ErrWrongState):
 		h.audit(q, name, target, "refused", err.Error(), details)
 		return errorf(CodeConflict, err.Error())
 	case err != nil:
@@ -160,6 +157,6 @@ func (h *Handler) cancel(q *request) error {
 			return ActionResult{}, errorf(CodeConflict, fmt.Sprintf("run %d is %s: there is nothing to cancel", run.ID, run.State))
 		}
 		out, err := h.cfg.Control.Cancel(q.ctx, run.ID, q.actor(), in.Reason)
-		return ActionResult{Changed: out.Changed, ClosingPRs: out.ClosingPRs}, err
+		return ActionResult{Changed: out.Cancelled, ClosingPRs: out.Closing}, err
 	})
 }

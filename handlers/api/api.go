@@ -40,20 +40,14 @@ type Store interface {
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
-// RunControl changes a run's state (orchestrator.Control through an
-// adapter). It does not authorise: the API does, and writes the audit row.
+// RunControl changes a run's state (*orchestrator.Control). It does not
+// authorise: the API does, and writes the audit row. An error wrapping
+// orchestrator.ErrWrongState answers 409.
 type RunControl interface {
 	Pause(ctx context.Context, runID int64, actor, reason string) (changed bool, err error)
 	Resume(ctx context.Context, runID int64, actor string) (changed bool, err error)
 	Retry(ctx context.Context, runID int64, actor, repository string) (requeued int, err error)
-	Cancel(ctx context.Context, runID int64, actor, reason string) (CancelOutcome, error)
-}
-
-// CancelOutcome is what cancelling did.
-type CancelOutcome struct {
-	Changed bool `json:"changed"`
-	// ClosingPRs counts the open pull requests being closed (asynchronously, throttled).
-	ClosingPRs int `json:"closing_prs"`
+	Cancel(ctx context.Context, runID int64, actor, reason string) (orchestrator.CancelResult, error)
 }
 
 // Selector resolves a spec's targets for an installation, as the plan
