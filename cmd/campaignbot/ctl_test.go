@@ -352,4 +352,3 @@ func TestTokensCreateBootstrapsTheAPI(t *testing.T) {
 		t.Fatalf("revoked reader: %d %s", code, stderr)
 	}
 }
-
