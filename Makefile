@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X github.com/campaignbot/campaignbot/app.Version=$(VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: build demo test chart-test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish kube-bin clean
+.PHONY: build demo test chart-test test-short lint services migrate run-server run-worker bench-ingest bench-execute bench-selection bench-publish bench-reconcile kube-bin clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/campaignbot
@@ -62,6 +62,10 @@ bench-selection:
 ## bench-publish: 1,000 pull requests on githubfake with GitHub's limits and a virtual clock
 bench-publish:
 	$(GO) run ./tests/load/publish
+
+## bench-reconcile: refresh 5,000 open pull requests on githubfake with one sweep (at most 50 GraphQL requests)
+bench-reconcile:
+	$(GO) run ./tests/load/reconcile
 
 ## kube-bin: build (once, then cached) the kube-apiserver and etcd binaries tests/kube runs against
 kube-bin:

@@ -14,9 +14,10 @@ import (
 
 // eventHandlers builds the webhook handlers with their domain services.
 // The server uses them only to know which events to store; the worker runs them.
-// starter and control are nil in the server, which never runs handlers.
-func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, starter *orchestrator.Starter, control *orchestrator.Control) []githubapp.EventHandler {
-	return events.All(cc, events.Deps{
+// starter and control are nil in the server, which never runs handlers;
+// with adjusts the dependencies (the worker adds the tracker).
+func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, targets events.Targets, starter *orchestrator.Starter, control *orchestrator.Control, with ...func(*events.Deps)) []githubapp.EventHandler {
+	deps := events.Deps{
 		Installations:     installations.NewService(st),
 		Control:           events.ControlRepo{FullName: cfg.Campaign.ControlRepo, SpecPath: cfg.Campaign.SpecPath},
 		Syncer:            orchestrator.NewSyncer(st),
@@ -27,7 +28,11 @@ func eventHandlers(cfg config.Config, cc githubapp.ClientCreator, st *store.Stor
 		Policy:            chatops.Policy{AllowSelfApproval: cfg.Campaign.AllowSelfApproval, Admins: cfg.Campaign.Admins},
 		RequiredApprovals: cfg.Campaign.RequiredApprovals,
 		ChatOps:           st,
-	})
+	}
+	for _, w := range with {
+		w(&deps)
+	}
+	return events.All(cc, deps)
 }
 
 // newTargets builds target selection with its PostgreSQL cache.

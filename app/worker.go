@@ -15,6 +15,7 @@ import (
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/handlers/events"
 	"github.com/campaignbot/campaignbot/handlers/tasks"
 	"github.com/campaignbot/campaignbot/handlers/webhook"
 	"github.com/campaignbot/campaignbot/queue"
@@ -95,7 +96,8 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		return progress
 	})
 	dashboards, progress := svc.dashboards, svc.progress
-	handlers := append(o.extra, eventHandlers(cfg, cc, st, svc.targets, svc.starter, svc.control)...)
+	rec := newReconciler(cfg, cc, st, q, svc, progress)
+	handlers := append(o.extra, eventHandlers(cfg, cc, st, svc.targets, svc.starter, svc.control, func(d *events.Deps) { d.Tracker = rec })...)
 	proc := webhook.NewProcessor(st, handlers, webhook.NewMetrics(reg))
 
 	mux.HandleFunc(queue.TypeWebhook, proc.ProcessTask)
@@ -147,6 +149,7 @@ func NewWorker(ctx context.Context, cfg config.Config, logger zerolog.Logger, op
 		})
 		mux.Handle(queue.TypeExecute, asynq.HandlerFunc((&tasks.Execute{Runner: r}).ProcessTask))
 	}
+	sweepers = append(sweepers, registerReconciler(mux, cfg, cc, st, q, rec, o.executor, progress))
 	w := &Worker{
 		cfg: cfg, logger: logger, store: st, redis: rdb, queue: q, mux: mux, cc: cc,
 		sweepers: sweepers, metrics: reg,

@@ -33,7 +33,15 @@ type Config struct {
 	Runner    Runner    `yaml:"runner"`
 	Publisher Publisher `yaml:"publisher"`
 	Slack     Slack     `yaml:"slack"`
+	Reconcile Reconcile `yaml:"reconcile"`
 	Log       Log       `yaml:"log"`
+}
+
+// Reconcile configures how campaign pull requests are followed (CAMPAIGN_RECONCILE_).
+type Reconcile struct {
+	SweepInterval time.Duration `yaml:"sweep_interval" env:"CAMPAIGN_RECONCILE_SWEEP_INTERVAL" doc:"How often every open campaign pull request is re-read from GitHub (100 per GraphQL request) to catch lost webhooks."`
+	DriftDebounce time.Duration `yaml:"drift_debounce" env:"CAMPAIGN_RECONCILE_DRIFT_DEBOUNCE" doc:"Quiet period after a push to a pull request's base branch before drift.baseChanged is applied: pushes within it cause one re-execution."`
+	Verify        bool          `yaml:"verify" env:"CAMPAIGN_RECONCILE_VERIFY" doc:"When every pull request of a run is merged or closed, re-run the steps on each target's default branch to count where the change landed."`
 }
 
 // Runner configures how repo tasks execute (RUNNER_).
@@ -141,6 +149,7 @@ func Default() Config {
 		},
 		Publisher: Publisher{ContentPerMinute: 80, ContentPerHour: 500},
 		Slack:     Slack{UpdateEvery: 5 * time.Second},
+		Reconcile: Reconcile{SweepInterval: 10 * time.Minute, DriftDebounce: 2 * time.Minute, Verify: true},
 		Log:       Log{Format: "json", Level: "info"},
 	}
 }

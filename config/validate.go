@@ -117,6 +117,9 @@ func (c *Config) Validate(role Role) error {
 		if c.Worker.MaxRetry < 0 {
 			add("CAMPAIGN_WORKER_MAX_RETRY must not be negative")
 		}
+		if c.Reconcile.SweepInterval < time.Second || c.Reconcile.DriftDebounce < 0 {
+			add("CAMPAIGN_RECONCILE_SWEEP_INTERVAL must be at least 1s and CAMPAIGN_RECONCILE_DRIFT_DEBOUNCE not negative")
+		}
 		if c.Worker.SweepInterval <= 0 || c.Worker.SweepAge <= 0 {
 			add("CAMPAIGN_WORKER_SWEEP_INTERVAL and CAMPAIGN_WORKER_SWEEP_AGE must be positive")
 		}

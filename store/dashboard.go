@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // RunView is everything the run's dashboard shows.
@@ -22,6 +24,12 @@ type RunView struct {
 	Tasks          []RepoTask
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
+	// Tracking is the reconciler's view of each task's pull request.
+	Tracking map[uuid.UUID]Tracking
+	// Landed counts repositories where verification found the change in
+	// the default branch; VerifiedAt is set when verification finished.
+	Landed     int
+	VerifiedAt *time.Time
 }
 
 // LoadRunView reads a run with its campaign and every task.
@@ -50,6 +58,9 @@ WHERE r.id = $1`, runID).Scan(&v.Run.ID, &v.Run.CampaignID, &v.Run.SpecVersionID
 		v.PausedReason = *paused
 	}
 	if v.Tasks, err = s.RunTasks(ctx, runID); err != nil {
+		return v, err
+	}
+	if err := s.loadTracking(ctx, &v); err != nil {
 		return v, err
 	}
 	return v, nil

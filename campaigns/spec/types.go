@@ -103,8 +103,8 @@ const (
 
 // Drift says how open pull requests are kept current.
 type Drift struct {
-	BaseChanged string `yaml:"baseChanged" spec:"enum=rebase|ignore|recreate" doc:"rebase: re-run the steps on the new base and update the branch; ignore: leave it; recreate: close and reopen from scratch."`
-	HumanEdits  string `yaml:"humanEdits" spec:"enum=stop|overwrite" doc:"stop: a human commit on the branch stops automation for that pull request; overwrite: the app force-pushes its change."`
+	BaseChanged string `yaml:"baseChanged" spec:"enum=rebase|ignore|recreate" doc:"rebase: re-run the steps on the new base and update the branch; ignore: leave it; recreate: only when the pull request conflicts, re-run the steps and rewrite the branch from scratch. At most once per base change, after a debounce."`
+	HumanEdits  string `yaml:"humanEdits" spec:"enum=stop|overwrite" doc:"stop: a human commit on the branch stops automation for that pull request; overwrite: the app force-pushes its change over it (dangerous: the person's commit leaves the branch)."`
 }
 
 // Notify configures notifications.

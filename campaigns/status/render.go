@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -95,6 +97,11 @@ func Render(v store.RunView, th *Throttle) Dashboard {
 		d.Status = "in_progress"
 	}
 	d.Title = fmt.Sprintf("%s: %d/%d repositories done", v.Run.State, done, total)
+	if v.VerifiedAt != nil {
+		// Done means landed: the headline is where the change is now in the
+		// default branch, whoever merged it (reconciler verification).
+		d.Title = fmt.Sprintf("%s: landed in %d/%d repositories", v.Run.State, v.Landed, total)
+	}
 	if n := counts[store.TaskFailed]; n > 0 {
 		d.Title += fmt.Sprintf(", %d failed", n)
 	}
@@ -128,14 +135,14 @@ func Render(v store.RunView, th *Throttle) Dashboard {
 		fmt.Fprintf(&b, "| %s | %d |\n", s, counts[s])
 	}
 	b.WriteString("\n")
-	writeTable(&b, v.Tasks)
+	writeTable(&b, v.Tasks, v.Tracking)
 
 	d.Summary = b.String()
 	d.Actions = actions(v)
 	return d
 }
 
-func writeTable(b *strings.Builder, tasks []store.RepoTask) {
+func writeTable(b *strings.Builder, tasks []store.RepoTask, tracking map[uuid.UUID]store.Tracking) {
 	sorted := slices.Clone(tasks)
 	slices.SortStableFunc(sorted, func(x, y store.RepoTask) int {
 		if c := cmp.Compare(stateRank(x.State), stateRank(y.State)); c != 0 {
@@ -152,6 +159,9 @@ func writeTable(b *strings.Builder, tasks []store.RepoTask) {
 			pr = fmt.Sprintf("[#%d](%s)", t.PRNumber, t.PRURL)
 		}
 		note := firstLine(t.Error)
+		if note == "" {
+			note = trackingNote(tracking[t.ID])
+		}
 		row := fmt.Sprintf("| %s | %s | %s | %s |\n", t.Repository, t.State, pr, escape(note))
 		if len(row) > budget {
 			fmt.Fprintf(b, "\n… and %d more\n", len(sorted)-i)

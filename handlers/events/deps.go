@@ -24,6 +24,8 @@ type Deps struct {
 	RequiredApprovals int
 	// ChatOps reads runs and keeps command receipts.
 	ChatOps ChatOpsStore
+	// Tracker follows campaign pull requests (nil in the server).
+	Tracker Tracker
 }
 
 // ApprovalStore keeps approvals and the audit log.

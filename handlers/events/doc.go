@@ -10,7 +10,7 @@ import "github.com/palantir/go-githubapp/githubapp"
 // All returns the handlers the worker (and the server's dispatcher, to
 // know which events to store) registers, first match wins.
 func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
-	pr := &PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals, Required: deps.RequiredApprovals}
+	pr := &PullRequest{ClientCreator: cc, Control: deps.Control, Planner: deps.Planner, Approvals: deps.Approvals, Required: deps.RequiredApprovals, Tracker: deps.Tracker}
 	ops := &ChatOps{ClientCreator: cc, Control: deps.Control, Approvals: deps.Approvals, Store: deps.ChatOps,
 		Policy: deps.Policy, Required: deps.RequiredApprovals, Plan: pr.PlanHead}
 	if deps.RunControl != nil { // a nil *Control must stay a nil interface
@@ -20,11 +20,14 @@ func All(cc githubapp.ClientCreator, deps Deps) []githubapp.EventHandler {
 		&Ping{},
 		&Installation{ClientCreator: cc, Service: deps.Installations},
 		&InstallationRepositories{ClientCreator: cc, Service: deps.Installations},
-		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer, Starter: deps.Starter, Approvals: deps.Approvals, Required: deps.RequiredApprovals},
+		&Push{ClientCreator: cc, Control: deps.Control, Syncer: deps.Syncer, Starter: deps.Starter, Approvals: deps.Approvals, Required: deps.RequiredApprovals, Tracker: deps.Tracker},
 		pr,
 		&IssueComment{ChatOps: ops},
 		&CommitComment{ChatOps: ops},
 		&CheckRun{ChatOps: ops},
+		&PullRequestReview{Tracker: deps.Tracker},
+		&CheckSuite{Tracker: deps.Tracker},
+		&Status{Tracker: deps.Tracker},
 		&Noop{},
 	}
 }

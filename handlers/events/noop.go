@@ -12,7 +12,7 @@ type Noop struct{}
 
 // NoopEvents are the events the App subscribes to that have no handler yet.
 var NoopEvents = []string{
-	"pull_request_review", "check_suite", "status", "repository",
+	"repository",
 }
 
 // Handles implements githubapp.EventHandler.

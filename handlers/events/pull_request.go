@@ -21,6 +21,9 @@ type PullRequest struct {
 	Planner   *orchestrator.Planner
 	Approvals ApprovalStore
 	Required  int
+	// Tracker follows campaign pull requests on target repositories (nil:
+	// not tracked, the server's copy).
+	Tracker Tracker
 }
 
 // Handles implements githubapp.EventHandler.
@@ -33,6 +36,9 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 	var ev github.PullRequestEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return fmt.Errorf("decode pull_request event: %w", err)
+	}
+	if !h.Control.Is(ev.GetRepo().GetFullName()) {
+		return trackPullRequest(ctx, h.Tracker, &ev)
 	}
 	switch ev.GetAction() {
 	case "opened", "reopened", "synchronize":

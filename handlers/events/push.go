@@ -25,6 +25,9 @@ type Push struct {
 	Starter   *orchestrator.Starter
 	Approvals ApprovalStore
 	Required  int
+	// Tracker hears of pushes to other repositories' branches (a campaign
+	// pull request's base moved); nil: not tracked.
+	Tracker Tracker
 }
 
 // Handles implements githubapp.EventHandler.
@@ -39,7 +42,7 @@ func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
 	}
 	repo := ev.GetRepo()
 	if !h.Control.Is(repo.GetFullName()) {
-		return nil
+		return trackPush(ctx, h.Tracker, &ev)
 	}
 	branch, isBranch := strings.CutPrefix(ev.GetRef(), "refs/heads/")
 	if !isBranch || branch != repo.GetDefaultBranch() || ev.GetDeleted() {
