@@ -36,8 +36,6 @@ type Changeset struct {
 	HumanNoticed    bool
 	Landed          *bool
 	VerifyNote      string
-	// SnoozedUntil holds automated updates of the pull request (run control's snooze).
-	SnoozedUntil *time.Time
 }
 
 // Changeset CI states.
@@ -50,7 +48,7 @@ const (
 const changesetCols = repoTaskCols + `, COALESCE(last_pushed_sha, ''),
 COALESCE(pr_state, ''), COALESCE(review_decision, ''), COALESCE(ci_state, ''), COALESCE(mergeable, ''), pr_updated_at, pr_checked_at,
 COALESCE(closed_by, ''), branch_deleted, COALESCE(base_head_sha, ''), base_moved_at, COALESCE(drift_handled_sha, ''), rebase_count,
-COALESCE(human_edited_sha, ''), human_noticed_at IS NOT NULL, landed, COALESCE(verify_note, ''), snoozed_until,
+COALESCE(human_edited_sha, ''), human_noticed_at IS NOT NULL, landed, COALESCE(verify_note, ''),
 (SELECT COALESCE(r.installation_id, 0) FROM runs r WHERE r.id = repo_tasks.run_id),
 (SELECT r.campaign_id FROM runs r WHERE r.id = repo_tasks.run_id),
 (SELECT r.state FROM runs r WHERE r.id = repo_tasks.run_id)`
@@ -59,10 +57,10 @@ func scanChangeset(r pgx.Row) (Changeset, error) {
 	var c Changeset
 	t := &c.Task
 	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
-		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.UpdatedAt,
+		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.SnoozedUntil, &t.UpdatedAt,
 		&c.LastPushedSHA, &c.PRState, &c.ReviewDecision, &c.CIState, &c.Mergeable, &c.PRUpdatedAt, &c.PRCheckedAt,
 		&c.ClosedBy, &c.BranchDeleted, &c.BaseHeadSHA, &c.BaseMovedAt, &c.DriftHandledSHA, &c.RebaseCount,
-		&c.HumanEditedSHA, &c.HumanNoticed, &c.Landed, &c.VerifyNote, &c.SnoozedUntil,
+		&c.HumanEditedSHA, &c.HumanNoticed, &c.Landed, &c.VerifyNote,
 		&c.InstallationID, &c.CampaignID, &c.RunState)
 	return c, err
 }

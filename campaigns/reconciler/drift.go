@@ -66,9 +66,9 @@ func (r *Reconciler) Drift(ctx context.Context, taskID uuid.UUID) error {
 			return &WaitError{Until: quiet, Reason: "the base branch moved less than the debounce ago"}
 		}
 	}
-	if cs.SnoozedUntil != nil && cs.SnoozedUntil.After(r.now()) {
+	if t := cs.Task.SnoozedUntil; t != nil && t.After(r.now()) {
 		// A maintainer snoozed updates of this pull request: decide after.
-		return &WaitError{Until: *cs.SnoozedUntil, Reason: "the pull request is snoozed"}
+		return &WaitError{Until: *t, Reason: "the pull request is snoozed"}
 	}
 	drift, tc, err := r.policy(ctx, cs)
 	if err != nil {
