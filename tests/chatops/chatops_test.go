@@ -7,14 +7,11 @@ package chatops_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/config"
@@ -58,28 +55,6 @@ func (e *executor) Execute(_ context.Context, req runner.Request) (*runner.Resul
 		PatchHash: "p-" + req.Repository + "-" + req.BaseSHA, BaseSHA: req.BaseSHA}, nil
 }
 
-type memResults struct {
-	mu sync.Mutex
-	m  map[uuid.UUID]*runner.Result
-}
-
-func (m *memResults) ReadResult(_ context.Context, id uuid.UUID) (*runner.Result, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.m[id]
-	if !ok {
-		return nil, fmt.Errorf("no result for %s", id)
-	}
-	return r, nil
-}
-
-func (m *memResults) SaveResult(_ context.Context, id uuid.UUID, r *runner.Result) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[id] = r
-	return "mem/" + id.String(), nil
-}
-
 type world struct {
 	*stack.Stack
 	ctx  context.Context
@@ -95,7 +70,7 @@ func newWorld(t *testing.T) *world {
 	})
 	s.StopWorker()
 	w := &world{Stack: s, ctx: context.Background(), exec: &executor{}}
-	s.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(&memResults{m: map[uuid.UUID]*runner.Result{}}))
+	s.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(stack.NewMemResults()))
 	if _, err := s.Fake.CreateOrg(w.ctx, githubfake.OrgSpec{Name: "octo-org", Repos: 4, Files: map[string]string{"go.mod": "module x\n\ngo 1.22\n"}}); err != nil {
 		t.Fatal(err)
 	}

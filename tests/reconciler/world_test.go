@@ -78,28 +78,6 @@ func (e *executor) executions(repo string) int {
 	return e.count[repo]
 }
 
-type memResults struct {
-	mu sync.Mutex
-	m  map[uuid.UUID]*runner.Result
-}
-
-func (m *memResults) ReadResult(_ context.Context, id uuid.UUID) (*runner.Result, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.m[id]
-	if !ok {
-		return nil, fmt.Errorf("no result for %s", id)
-	}
-	return r, nil
-}
-
-func (m *memResults) SaveResult(_ context.Context, id uuid.UUID, r *runner.Result) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[id] = r
-	return "mem/" + id.String(), nil
-}
-
 type staticTargets []orchestrator.Target
 
 func (s staticTargets) Resolve(context.Context, int64, spec.Targets) ([]orchestrator.Target, error) {
@@ -205,7 +183,7 @@ func newWorld(t *testing.T, o options) *world {
 		reconciler.Config{Debounce: o.debounce, RetryWait: 10 * time.Millisecond, Retries: 8})
 	if o.direct {
 		w.openDirect(cc, v, targets, controlSHA)
-		s.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(&memResults{m: map[uuid.UUID]*runner.Result{}}))
+		s.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(stack.NewMemResults()))
 		w.Settle()
 		return w
 	}
@@ -214,7 +192,7 @@ func newWorld(t *testing.T, o options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(&memResults{m: map[uuid.UUID]*runner.Result{}}))
+	s.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(stack.NewMemResults()))
 	w.waitFor("every pull request to open", func() bool { return w.states()[store.TaskPublished] == o.repos })
 	w.Settle()
 	return w

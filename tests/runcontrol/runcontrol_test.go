@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/campaignbot/campaignbot/app"
@@ -79,27 +78,6 @@ func (e *executor) started() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.order)
-}
-
-type memResults struct {
-	mu sync.Mutex
-	m  map[uuid.UUID]*runner.Result
-}
-
-func (m *memResults) ReadResult(_ context.Context, id uuid.UUID) (*runner.Result, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r, ok := m.m[id]; ok {
-		return r, nil
-	}
-	return nil, fmt.Errorf("no result for %s", id)
-}
-
-func (m *memResults) SaveResult(_ context.Context, id uuid.UUID, r *runner.Result) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[id] = r
-	return "mem/" + id.String(), nil
 }
 
 type targets []orchestrator.Target
@@ -177,7 +155,7 @@ func newWorld(t *testing.T, repos int, specYAML string, exec *executor) *world {
 		InstallationID: org.InstallationID, ControlSHA: w.controlSHA}); err != nil {
 		t.Fatal(err)
 	}
-	s.StartWorker(app.WithExecutor(exec), app.WithResultStore(&memResults{m: map[uuid.UUID]*runner.Result{}}))
+	s.StartWorker(app.WithExecutor(exec), app.WithResultStore(stack.NewMemResults()))
 	return w
 }
 
