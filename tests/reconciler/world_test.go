@@ -78,12 +78,6 @@ func (e *executor) executions(repo string) int {
 	return e.count[repo]
 }
 
-type staticTargets []orchestrator.Target
-
-func (s staticTargets) Resolve(context.Context, int64, spec.Targets) ([]orchestrator.Target, error) {
-	return s, nil
-}
-
 // world is a stack with one campaign run over n repositories whose pull
 // requests are all open.
 type world struct {
@@ -157,7 +151,7 @@ func newWorld(t *testing.T, o options) *world {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	var targets staticTargets
+	var targets stack.StaticTargets
 	for i := range o.repos {
 		name := fmt.Sprintf("repo-%04d", i+1)
 		head, err := s.Fake.BranchSHA(w.ctx, "octo-org", name, "main")
@@ -200,7 +194,7 @@ func newWorld(t *testing.T, o options) *world {
 
 // openDirect opens one pull request per target as the App and records
 // the run's tasks as published with them.
-func (w *world) openDirect(cc githubapp.ClientCreator, v store.SpecVersion, targets staticTargets, controlSHA string) {
+func (w *world) openDirect(cc githubapp.ClientCreator, v store.SpecVersion, targets stack.StaticTargets, controlSHA string) {
 	t := w.T
 	gh, err := cc.NewInstallationClient(w.inst)
 	if err != nil {

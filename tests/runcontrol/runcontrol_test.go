@@ -126,7 +126,7 @@ func newWorld(t *testing.T, repos int, specYAML string, exec *executor) *world {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	var tg targets
+	var tg stack.StaticTargets
 	for i := range repos {
 		name := fmt.Sprintf("repo-%04d", i+1)
 		sha, err := s.Fake.BranchSHA(ctx, "octo-org", name, "main")
