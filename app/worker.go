@@ -192,6 +192,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		Queues:         map[string]int{queue.Tasks: 1},
 		BaseContext:    func() context.Context { return baseCtx },
 		RetryDelayFunc: retryDelay,
+		// Delayed tasks (coalesced dashboard and Slack updates, throttled
+		// publishes) become runnable within a second of their time, not
+		// asynq's default five: one cheap ZRANGEBYSCORE a second per worker.
+		DelayedTaskCheckInterval: time.Second,
 		// Waiting for a lease or a throttle is not a failed attempt.
 		IsFailure:       func(err error) bool { _, wait := queue.IsRetryLater(err); return !wait },
 		ShutdownTimeout: w.cfg.Worker.ShutdownTimeout,

@@ -74,23 +74,3 @@ func (s *Store) SaveDashboard(ctx context.Context, runID, checkRunID int64, hash
 	}
 	return nil
 }
-
-// WithRunLock runs fn while holding a session advisory lock on the run, so
-// two dashboard updates of one run never interleave; ok is false (and fn
-// not run) when another holder has it.
-func (s *Store) WithRunLock(ctx context.Context, runID int64, fn func() error) (ok bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return false, fmt.Errorf("lock run %d: %w", runID, err)
-	}
-	defer conn.Release()
-	const class = 7201 // namespaces run locks among advisory locks
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, class, int32(runID)).Scan(&ok); err != nil {
-		return false, fmt.Errorf("lock run %d: %w", runID, err)
-	}
-	if !ok {
-		return false, nil
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, class, int32(runID)) //nolint:errcheck
-	return true, fn()
-}

@@ -76,27 +76,6 @@ INSERT INTO slack_notices (run_id, channel, notice, ts) VALUES ($1, $2, $3, $4) 
 	return tag.RowsAffected() == 1, nil
 }
 
-// WithSlackLock runs fn holding a session advisory lock on the run's Slack
-// message, so two updates never post it twice; ok is false (fn not run)
-// when another holder has it. A class of its own: the dashboard's lock
-// must not make Slack wait, nor the other way round.
-func (s *Store) WithSlackLock(ctx context.Context, runID int64, fn func() error) (ok bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return false, fmt.Errorf("lock slack message of run %d: %w", runID, err)
-	}
-	defer conn.Release()
-	const class = 7204
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, class, int32(runID)).Scan(&ok); err != nil {
-		return false, fmt.Errorf("lock slack message of run %d: %w", runID, err)
-	}
-	if !ok {
-		return false, nil
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, class, int32(runID)) //nolint:errcheck
-	return true, fn()
-}
-
 // RunSpecVersion reads the spec version a run executes (its notify
 // channel, owners, content hash and author).
 func (s *Store) RunSpecVersion(ctx context.Context, runID int64) (SpecVersion, error) {

@@ -26,9 +26,8 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
 	// pgxpool's default (max(4, CPUs)) is smaller than a worker's task
-	// concurrency; run locks (WithRunLock) hold a connection while their
-	// work takes another, so a small pool can run dry. DATABASE_URL's
-	// pool_max_conns still wins.
+	// concurrency, and each task may take a connection while others wait
+	// on one. DATABASE_URL's pool_max_conns still wins.
 	if !strings.Contains(databaseURL, "pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, 32)
 	}

@@ -22,7 +22,7 @@ type Store interface {
 	SaveSlackMessage(ctx context.Context, m store.SlackMessage) error
 	SlackNotices(ctx context.Context, runID int64, channel string) (map[string]bool, error)
 	RecordSlackNotice(ctx context.Context, runID int64, channel, notice, ts string) (bool, error)
-	WithSlackLock(ctx context.Context, runID int64, fn func() error) (bool, error)
+	WithSlackLock(ctx context.Context, runID int64, fn func(ctx context.Context) error) (bool, error)
 }
 
 // Slack posts and updates messages.
@@ -98,7 +98,7 @@ func (n *Notifier) RequestUpdate(ctx context.Context, runID int64) error {
 // run are serialised (ErrBusy otherwise), so the message is posted once.
 func (n *Notifier) Update(ctx context.Context, runID int64) error {
 	var updErr error
-	ok, err := n.store.WithSlackLock(ctx, runID, func() error {
+	ok, err := n.store.WithSlackLock(ctx, runID, func(ctx context.Context) error {
 		updErr = n.update(ctx, runID)
 		return nil
 	})

@@ -248,9 +248,9 @@ func (c *Control) Unfreeze(ctx context.Context, actor string) error {
 	return nil
 }
 
-// frozenTTL bounds how stale a worker's view of the database kill switch
+// FrozenTTL bounds how stale a worker's view of the database kill switch
 // may be: one read per second per worker at most.
-const frozenTTL = time.Second
+const FrozenTTL = time.Second
 
 // Frozen reports whether publishing is stopped, by configuration
 // (PUBLISHER_KILL_SWITCH) or by /campaign freeze, and why.
@@ -260,7 +260,7 @@ func (c *Control) Frozen(ctx context.Context) (bool, string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.frozenAt) < frozenTTL {
+	if time.Since(c.frozenAt) < FrozenTTL {
 		return c.frozen.Frozen, c.frozen.Reason
 	}
 	var f frozenFlag

@@ -16,7 +16,7 @@ import (
 type ViewStore interface {
 	LoadRunView(ctx context.Context, runID int64) (store.RunView, error)
 	SaveDashboard(ctx context.Context, runID, checkRunID int64, hash string) error
-	WithRunLock(ctx context.Context, runID int64, fn func() error) (bool, error)
+	WithRunLock(ctx context.Context, runID int64, fn func(ctx context.Context) error) (bool, error)
 }
 
 // ErrBusy: another update of the same run is running; try again shortly.
@@ -75,7 +75,7 @@ func (d *Dashboards) RequestUpdate(ctx context.Context, runID int64) error {
 // is created once.
 func (d *Dashboards) Update(ctx context.Context, runID int64) error {
 	var updErr error
-	ok, err := d.store.WithRunLock(ctx, runID, func() error {
+	ok, err := d.store.WithRunLock(ctx, runID, func(ctx context.Context) error {
 		updErr = d.update(ctx, runID)
 		return nil
 	})

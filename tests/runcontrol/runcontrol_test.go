@@ -331,6 +331,8 @@ func TestKillSwitchStopsPublishingMidRun(t *testing.T) {
 	if frozen, why := w.control.Frozen(w.ctx); !frozen || !strings.Contains(why, "incident 42") {
 		t.Fatalf("frozen = %v %q", frozen, why)
 	}
+	// Every worker sees the flag within FrozenTTL (its cached read expires).
+	time.Sleep(orchestrator.FrozenTTL + 100*time.Millisecond)
 	close(gate)
 	w.WaitFor("the rest executed", func() bool { return w.states()[store.TaskPatchReady] == 4 })
 	time.Sleep(2 * time.Second)

@@ -29,7 +29,9 @@ targets:
     files: [go.mod]
 steps:
   - name: bump
-    run: sed -i 's/^go 1.22$/go 1.26/' go.mod
+    # Slow enough that the run outlasts one Slack update interval however
+    # fast the machine: the message must be posted, then updated.
+    run: sleep 2 && sed -i 's/^go 1.22$/go 1.26/' go.mod
 pullRequest:
   title: "chore: bump Go to 1.26"
 rollout:

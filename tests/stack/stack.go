@@ -7,6 +7,8 @@ package stack
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,7 +67,7 @@ func NewWith(t testing.TB, o Options, mutate ...func(*config.Config)) *Stack {
 	if err := cfg.Validate(config.RoleWorker); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := app.NewServer(context.Background(), cfg, zerolog.Nop())
+	srv, err := app.NewServer(context.Background(), cfg, testLogger(t, "server"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func NewWith(t testing.TB, o Options, mutate ...func(*config.Config)) *Stack {
 // StartWorker starts a worker (New starts one); StopWorker stops it.
 func (s *Stack) StartWorker(opts ...app.WorkerOption) {
 	s.T.Helper()
-	w, err := app.NewWorker(context.Background(), s.Config, zerolog.Nop(), opts...)
+	w, err := app.NewWorker(context.Background(), s.Config, testLogger(s.T, "worker"), opts...)
 	if err != nil {
 		s.T.Fatal(err)
 	}
@@ -145,4 +147,22 @@ func (s *Stack) WaitFor(what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// testLogger is silent unless STACK_LOG names a level (STACK_LOG=debug go
+// test ./tests/slack -run X -v): then the server's and worker's logs go to
+// the test's output.
+func testLogger(t testing.TB, role string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(os.Getenv("STACK_LOG"))
+	if os.Getenv("STACK_LOG") == "" || err != nil {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: testWriter{t}, NoColor: true}).Level(lvl).With().Timestamp().Str("role", role).Logger()
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
