@@ -50,6 +50,9 @@ func NewServer(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	httpMetrics := newHTTPMetrics(reg)
+	// Queue depth for dashboards and the workers' HPA: exported by the
+	// server (always up, behind a Service), read from Redis when scraped.
+	reg.MustRegister(queue.NewMetrics(rdb))
 
 	// The server's handlers are the worker's: the dispatcher uses them only
 	// to know which events to store; the worker runs them.

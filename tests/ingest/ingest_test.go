@@ -314,5 +314,20 @@ func TestHealthAndMetrics(t *testing.T) {
 		if path == "/metrics" && !strings.Contains(b, `campaignbot_http_request_duration_seconds_bucket{code="202",method="POST",route="/api/github/hook"`) {
 			t.Errorf("latency histogram missing")
 		}
+		// No worker runs here: the accepted delivery waits in the queue.
+		if path == "/metrics" && !strings.Contains(b, `campaignbot_queue_depth{queue="campaign_tasks"} 1`) {
+			t.Errorf("queue depth missing or wrong:\n%s", grepLines(b, "campaignbot_queue"))
+		}
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
