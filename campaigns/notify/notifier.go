@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -79,15 +78,12 @@ func New(st Store, sl Slack, sched Scheduler, cfg Config) *Notifier {
 	return &Notifier{store: st, slack: sl, scheduler: sched, cfg: cfg, now: time.Now}
 }
 
-// RequestUpdate asks for the run's message to be refreshed. Requests in the
-// same interval share one delayed task (its id names the interval), so a
-// thousand finished tasks cause one chat.update, not a thousand. It is
+// RequestUpdate asks for the run's message to be refreshed, coalesced to
+// one chat.update per interval (status.CoalesceSlot). It is
 // orchestrator.Progress, next to the dashboard's.
 func (n *Notifier) RequestUpdate(ctx context.Context, runID int64) error {
-	bucket := n.now().UnixNano() / int64(n.cfg.Every)
-	id := "slack:" + strconv.FormatInt(runID, 10) + ":" + strconv.FormatInt(bucket, 10)
-	due := time.Unix(0, (bucket+1)*int64(n.cfg.Every))
-	if _, err := n.scheduler.EnqueueSlack(ctx, runID, id, max(due.Sub(n.now()), 0)); err != nil {
+	id, in := status.CoalesceSlot("slack", runID, n.now(), n.cfg.Every)
+	if _, err := n.scheduler.EnqueueSlack(ctx, runID, id, in); err != nil {
 		return fmt.Errorf("schedule slack update of run %d: %w", runID, err)
 	}
 	return nil
@@ -97,18 +93,7 @@ func (n *Notifier) RequestUpdate(ctx context.Context, runID int64) error {
 // shows changed, then posts the thread notices that are due. Updates of one
 // run are serialised (ErrBusy otherwise), so the message is posted once.
 func (n *Notifier) Update(ctx context.Context, runID int64) error {
-	var updErr error
-	ok, err := n.store.WithSlackLock(ctx, runID, func(ctx context.Context) error {
-		updErr = n.update(ctx, runID)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ErrBusy
-	}
-	return updErr
+	return status.Serialised(ctx, runID, n.store.WithSlackLock, ErrBusy, n.update)
 }
 
 func (n *Notifier) update(ctx context.Context, runID int64) error {

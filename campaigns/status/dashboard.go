@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -57,14 +56,11 @@ func NewDashboards(st ViewStore, checks Checks, sched Scheduler, throttles Throt
 // publishing benchmark runs on a virtual clock).
 func (d *Dashboards) SetClock(now func() time.Time) { d.now = now }
 
-// RequestUpdate asks for the run's dashboard to be refreshed. Requests in
-// the same interval share one delayed task (its id names the interval),
-// so a thousand finished tasks cause one update, not a thousand.
+// RequestUpdate asks for the run's dashboard to be refreshed, coalesced to
+// one update per interval (CoalesceSlot).
 func (d *Dashboards) RequestUpdate(ctx context.Context, runID int64) error {
-	bucket := d.now().UnixNano() / int64(d.interval)
-	id := "dashboard:" + strconv.FormatInt(runID, 10) + ":" + strconv.FormatInt(bucket, 10)
-	due := time.Unix(0, (bucket+1)*int64(d.interval))
-	if _, err := d.scheduler.EnqueueDashboard(ctx, runID, id, max(due.Sub(d.now()), 0)); err != nil {
+	id, in := CoalesceSlot("dashboard", runID, d.now(), d.interval)
+	if _, err := d.scheduler.EnqueueDashboard(ctx, runID, id, in); err != nil {
 		return fmt.Errorf("schedule dashboard update of run %d: %w", runID, err)
 	}
 	return nil
@@ -74,18 +70,7 @@ func (d *Dashboards) RequestUpdate(ctx context.Context, runID int64) error {
 // Updates of one run are serialised (ErrBusy otherwise), so the check run
 // is created once.
 func (d *Dashboards) Update(ctx context.Context, runID int64) error {
-	var updErr error
-	ok, err := d.store.WithRunLock(ctx, runID, func(ctx context.Context) error {
-		updErr = d.update(ctx, runID)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ErrBusy
-	}
-	return updErr
+	return Serialised(ctx, runID, d.store.WithRunLock, ErrBusy, d.update)
 }
 
 func (d *Dashboards) update(ctx context.Context, runID int64) error {
