@@ -83,15 +83,7 @@ SELECT id, name, scope, created_by, created_at, COALESCE((SELECT last_used_at FR
 
 // APITokens lists tokens by id after afterID.
 func (s *Store) APITokens(ctx context.Context, afterID int64, limit int) ([]APIToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+apiTokenCols+` FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list API tokens: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIToken, error) { return scanAPIToken(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list API tokens: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s.pool, "list API tokens", scanAPIToken, `SELECT `+apiTokenCols+` FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
 }
 
 // RevokeAPIToken revokes a token (revoking twice keeps the first time);
@@ -133,16 +125,8 @@ func scanCampaignSummary(r pgx.Row) (CampaignSummary, error) {
 // APICampaigns lists a control repository's campaigns ("" for every
 // control repository) by name after afterName.
 func (s *Store) APICampaigns(ctx context.Context, controlRepo, afterName string, limit int) ([]CampaignSummary, error) {
-	rows, err := s.pool.Query(ctx, campaignSummarySelect+`
+	return queryRows(ctx, s.pool, "list campaigns", scanCampaignSummary, campaignSummarySelect+`
 WHERE ($1 = '' OR c.control_repo = $1) AND c.name > $2 ORDER BY c.name, c.id LIMIT $3`, controlRepo, afterName, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignSummary, error) { return scanCampaignSummary(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns: %w", err)
-	}
-	return out, nil
 }
 
 // APICampaign reads one campaign by name; ok is false when there is none.
@@ -235,16 +219,8 @@ func scanRunDetail(r pgx.Row) (RunDetail, error) {
 // APIRuns lists a campaign's runs with id below beforeID (0: from the
 // newest), newest first.
 func (s *Store) APIRuns(ctx context.Context, campaignID, beforeID int64, limit int) ([]RunDetail, error) {
-	rows, err := s.pool.Query(ctx, runDetailSelect+`
+	return queryRows(ctx, s.pool, fmt.Sprintf("list runs of campaign %d", campaignID), scanRunDetail, runDetailSelect+`
 WHERE r.campaign_id = $1 AND ($2 = 0 OR r.id < $2) ORDER BY r.id DESC LIMIT $3`, campaignID, beforeID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list runs of campaign %d: %w", campaignID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RunDetail, error) { return scanRunDetail(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list runs of campaign %d: %w", campaignID, err)
-	}
-	return out, nil
 }
 
 // APIRun reads one run; ok is false when there is none.
@@ -281,18 +257,10 @@ func (s *Store) APITasks(ctx context.Context, f TaskFilter, limit int) ([]RepoTa
 	if states == nil {
 		states = []string{}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
+	return queryRows(ctx, s.pool, fmt.Sprintf("list tasks of run %d", f.RunID), scanRepoTask, `SELECT `+repoTaskCols+` FROM repo_tasks
 WHERE run_id = $1 AND (cardinality($2::text[]) = 0 OR state = ANY($2)) AND ($3 = '' OR lower(repository) LIKE $3)
   AND repository > $4
 ORDER BY repository LIMIT $5`, f.RunID, states, pattern, f.AfterRepository, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list tasks of run %d: %w", f.RunID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list tasks of run %d: %w", f.RunID, err)
-	}
-	return out, nil
 }
 
 // APITask reads one repo task; ok is false when there is none.

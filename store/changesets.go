@@ -55,26 +55,16 @@ COALESCE(human_edited_sha, ''), human_noticed_at IS NOT NULL, landed, COALESCE(v
 
 func scanChangeset(r pgx.Row) (Changeset, error) {
 	var c Changeset
-	t := &c.Task
-	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
-		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.SnoozedUntil, &t.UpdatedAt,
+	err := r.Scan(append(c.Task.dests(),
 		&c.LastPushedSHA, &c.PRState, &c.ReviewDecision, &c.CIState, &c.Mergeable, &c.PRUpdatedAt, &c.PRCheckedAt,
 		&c.ClosedBy, &c.BranchDeleted, &c.BaseHeadSHA, &c.BaseMovedAt, &c.DriftHandledSHA, &c.RebaseCount,
 		&c.HumanEditedSHA, &c.HumanNoticed, &c.Landed, &c.VerifyNote,
-		&c.InstallationID, &c.CampaignID, &c.RunState)
+		&c.InstallationID, &c.CampaignID, &c.RunState)...)
 	return c, err
 }
 
 func (s *Store) changesets(ctx context.Context, what, where string, args ...any) ([]Changeset, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+changesetCols+` FROM repo_tasks WHERE `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list changesets %s: %w", what, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Changeset, error) { return scanChangeset(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list changesets %s: %w", what, err)
-	}
-	return out, nil
+	return queryRows(ctx, s.pool, fmt.Sprintf("list changesets %s", what), scanChangeset, `SELECT `+changesetCols+` FROM repo_tasks WHERE `+where, args...)
 }
 
 // Changeset reads one repo task as a changeset.
@@ -328,15 +318,7 @@ func (s *Store) PrepareVerification(ctx context.Context, runID int64) ([]RepoTas
 WHERE run_id = $1 AND landed IS NULL AND state NOT IN ('merged', 'closed')`, runID); err != nil {
 		return nil, fmt.Errorf("prepare verification of run %d: %w", runID, err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 AND landed IS NULL ORDER BY repository`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("list tasks to verify of run %d: %w", runID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list tasks to verify of run %d: %w", runID, err)
-	}
-	return out, nil
+	return queryRows(ctx, s.pool, fmt.Sprintf("list tasks to verify of run %d", runID), scanRepoTask, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 AND landed IS NULL ORDER BY repository`, runID)
 }
 
 // RecordVerification records whether a task's change is in its default

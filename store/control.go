@@ -86,15 +86,7 @@ WHERE id = $1 AND state = ANY($2)`, runID, from, state, reason)
 
 // TasksInStates lists a run's tasks in the given states.
 func (s *Store) TasksInStates(ctx context.Context, runID int64, states ...string) ([]RepoTask, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 AND state = ANY($2) ORDER BY repository`, runID, states)
-	if err != nil {
-		return nil, fmt.Errorf("list %v tasks of run %d: %w", states, runID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list %v tasks of run %d: %w", states, runID, err)
-	}
-	return out, nil
+	return queryRows(ctx, s.pool, fmt.Sprintf("list %v tasks of run %d", states, runID), scanRepoTask, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 AND state = ANY($2) ORDER BY repository`, runID, states)
 }
 
 // CancelRun marks the run cancelled and every task that has not reached a

@@ -156,22 +156,19 @@ COALESCE(pr_number, 0), COALESCE(pr_url, ''), COALESCE(pr_node_id, ''), COALESCE
 
 func scanRepoTask(r pgx.Row) (RepoTask, error) {
 	var t RepoTask
-	err := r.Scan(&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
-		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.SnoozedUntil, &t.UpdatedAt)
+	err := r.Scan(t.dests()...)
 	return t, err
+}
+
+// dests are the scan destinations of repoTaskCols, in order.
+func (t *RepoTask) dests() []any {
+	return []any{&t.ID, &t.RunID, &t.Repository, &t.RepositoryID, &t.State, &t.Attempts, &t.DedupeKey, &t.Wave,
+		&t.BaseBranch, &t.BaseSHA, &t.PatchHash, &t.ResultKey, &t.PRNumber, &t.PRURL, &t.PRNodeID, &t.Branch, &t.HeadSHA, &t.Error, &t.LogTail, &t.LeaseUntil, &t.SnoozedUntil, &t.UpdatedAt}
 }
 
 // RunTasks lists a run's repo tasks by repository.
 func (s *Store) RunTasks(ctx context.Context, runID int64) ([]RepoTask, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 ORDER BY repository`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("list tasks of run %d: %w", runID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list tasks of run %d: %w", runID, err)
-	}
-	return out, nil
+	return queryRows(ctx, s.pool, fmt.Sprintf("list tasks of run %d", runID), scanRepoTask, `SELECT `+repoTaskCols+` FROM repo_tasks WHERE run_id = $1 ORDER BY repository`, runID)
 }
 
 // GetRepoTask reads one repo task.
@@ -247,35 +244,19 @@ WHERE id = $1 AND state = 'running'`, id, o.State, o.BaseSHA, o.PatchHash, o.Res
 // RequeueFailedTasks puts failed tasks of a run (or the one named) back to
 // queued with fresh attempts, for /campaign retry and DLQ replays.
 func (s *Store) RequeueFailedTasks(ctx context.Context, runID int64, repository string) ([]RepoTask, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s.pool, fmt.Sprintf("requeue failed tasks of run %d", runID), scanRepoTask, `
 UPDATE repo_tasks SET state = 'queued', attempts = 0, error = NULL, updated_at = now()
 WHERE run_id = $1 AND state = 'failed' AND ($2 = '' OR repository = $2)
 RETURNING `+repoTaskCols, runID, repository)
-	if err != nil {
-		return nil, fmt.Errorf("requeue failed tasks of run %d: %w", runID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("requeue failed tasks of run %d: %w", runID, err)
-	}
-	return out, nil
 }
 
 // InFlightTasks lists tasks that should be in the queue or running but
 // have not moved for olderThan: queued ones, and running ones whose lease
 // expired. The sweeper enqueues them again.
 func (s *Store) InFlightTasks(ctx context.Context, olderThan time.Time, limit int) ([]RepoTask, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
+	return queryRows(ctx, s.pool, "list in-flight tasks", scanRepoTask, `SELECT `+repoTaskCols+` FROM repo_tasks
 WHERE state IN ('queued', 'running') AND updated_at < $1 AND (state = 'queued' OR lease_until < now()) AND `+runActive+`
 ORDER BY updated_at LIMIT $2`, olderThan, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list in-flight tasks: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list in-flight tasks: %w", err)
-	}
-	return out, nil
 }
 
 // TaskContext is what executing a task needs besides the task itself.
@@ -356,15 +337,7 @@ WHERE id = $1 AND state = 'publishing'`, id, o.State, o.Branch, o.PRNumber, o.PR
 // StalePublishTasks lists patch_ready tasks idle since olderThan and
 // publishing tasks whose lease expired: their publish task may be lost.
 func (s *Store) StalePublishTasks(ctx context.Context, olderThan time.Time, limit int) ([]RepoTask, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+repoTaskCols+` FROM repo_tasks
+	return queryRows(ctx, s.pool, "list stale publish tasks", scanRepoTask, `SELECT `+repoTaskCols+` FROM repo_tasks
 WHERE ((state = 'patch_ready' AND updated_at < $1) OR (state = 'publishing' AND lease_until < now())) AND `+runActive+`
 ORDER BY updated_at LIMIT $2`, olderThan, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list stale publish tasks: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepoTask, error) { return scanRepoTask(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list stale publish tasks: %w", err)
-	}
-	return out, nil
 }
