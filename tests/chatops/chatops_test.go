@@ -263,8 +263,15 @@ func TestRunDrivenByCommitCommentsAndButtons(t *testing.T) {
 			pr = tk.PRNumber
 		}
 	}
+	// target comments as user and returns what was said on the pull
+	// request since: the reply, and for skip also the closing comment,
+	// in whichever order their tasks ran.
 	target := func(user, body string) string {
 		t.Helper()
+		before, err := w.Fake.PullRequest("octo-org", "repo-0001", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := w.Fake.Comment(w.ctx, "octo-org", "repo-0001", pr, user, body); err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +280,7 @@ func TestRunDrivenByCommitCommentsAndButtons(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st.Comments[len(st.Comments)-1]
+		return strings.Join(st.Comments[len(before.Comments):], "\n---\n")
 	}
 	mustContain(t, "snooze by a stranger", target("otto", "/campaign snooze 7d"), "❌", "@otto has no permission on octo-org/repo-0001")
 	mustContain(t, "approve on a target", target("mia", "/campaign approve"), "❌", "controlled from the control repository octo-org/platform")
