@@ -9,7 +9,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/store"
+	"github.com/campaignbot/campaignbot/tests/load/benchenv"
 )
 
 const specYAML = `version: 1
@@ -51,8 +51,8 @@ func run() error {
 	repos := flag.Int("repos", 1000, "target repositories")
 	bin := flag.String("bin", "bin/campaignbot", "campaignbot binary")
 	concurrency := flag.Int("concurrency", 16, "worker concurrency")
-	dbURL := flag.String("database", envOr("BENCH_DATABASE_URL", "postgres://127.0.0.1:5432/campaignbot_bench_execute?sslmode=disable"), "database URL (recreated)")
-	redisURL := flag.String("redis", envOr("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"), "Redis URL (flushed)")
+	dbURL := flag.String("database", benchenv.EnvOr("BENCH_DATABASE_URL", "postgres://127.0.0.1:5432/campaignbot_bench_execute?sslmode=disable"), "database URL (recreated)")
+	redisURL := flag.String("redis", benchenv.EnvOr("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"), "Redis URL (flushed)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -69,7 +69,7 @@ func run() error {
 	}
 	fmt.Printf("seeded %d repositories in %s\n", *repos, time.Since(start).Round(time.Millisecond))
 
-	if err := resetDatabase(ctx, *dbURL); err != nil {
+	if err := benchenv.ResetDatabase(ctx, *dbURL); err != nil {
 		return err
 	}
 	if _, err := store.Migrate(ctx, *dbURL); err != nil {
@@ -224,22 +224,6 @@ func peakRSSKB(pid int) int {
 	return 0
 }
 
-func resetDatabase(ctx context.Context, dbURL string) error {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	admin, err := store.Open(ctx, u.String())
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	_, err = admin.Pool().Exec(ctx, "DROP DATABASE IF EXISTS "+strconv.Quote(name)+" WITH (FORCE)")
-	return err
-}
-
 func sortedKeys(m map[string]int) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -247,11 +231,4 @@ func sortedKeys(m map[string]int) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/runner"
+	"github.com/campaignbot/campaignbot/tests/load/benchenv"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/redis/go-redis/v9"
 )
@@ -49,7 +50,7 @@ func run() error {
 	var o options
 	flag.IntVar(&o.repos, "repos", 1000, "changes to publish (one repository each)")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent publishes")
-	flag.StringVar(&o.redisURL, "redis", envOr("CAMPAIGNBOT_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	flag.StringVar(&o.redisURL, "redis", benchenv.EnvOr("CAMPAIGNBOT_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -325,11 +326,4 @@ func randHex() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

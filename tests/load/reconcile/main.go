@@ -13,10 +13,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +28,7 @@ import (
 	"github.com/campaignbot/campaignbot/handlers/tasks"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/store"
+	"github.com/campaignbot/campaignbot/tests/load/benchenv"
 )
 
 const specYAML = `version: 1
@@ -52,8 +51,8 @@ func main() {
 
 func run() error {
 	prs := flag.Int("prs", 5000, "open pull requests to refresh")
-	dbURL := flag.String("database", envOr("BENCH_DATABASE_URL", "postgres://127.0.0.1:5432/campaignbot_bench_reconcile?sslmode=disable"), "database URL (recreated)")
-	redisURL := flag.String("redis", envOr("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"), "Redis URL (flushed)")
+	dbURL := flag.String("database", benchenv.EnvOr("BENCH_DATABASE_URL", "postgres://127.0.0.1:5432/campaignbot_bench_reconcile?sslmode=disable"), "database URL (recreated)")
+	redisURL := flag.String("redis", benchenv.EnvOr("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"), "Redis URL (flushed)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -93,7 +92,7 @@ func run() error {
 	}
 	fmt.Printf("seeded %d open pull requests in %s\n", len(nodes), time.Since(start).Round(time.Millisecond))
 
-	if err := resetDatabase(ctx, *dbURL); err != nil {
+	if err := benchenv.ResetDatabase(ctx, *dbURL); err != nil {
 		return err
 	}
 	if _, err := store.Migrate(ctx, *dbURL); err != nil {
@@ -306,27 +305,4 @@ branch = $5 WHERE id = $1`, t.ID, p.number, p.nodeID, p.head, "campaign/1/1/x");
 		}
 	}
 	return nil
-}
-
-func resetDatabase(ctx context.Context, dbURL string) error {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	admin, err := store.Open(ctx, u.String())
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	_, err = admin.Pool().Exec(ctx, "DROP DATABASE IF EXISTS "+strconv.Quote(name)+" WITH (FORCE)")
-	return err
-}
-
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
 }
