@@ -10,6 +10,7 @@ import (
 	"github.com/campaignbot/campaignbot/campaigns/chatops"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
+	"github.com/campaignbot/campaignbot/handlers/permissions"
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -37,7 +38,7 @@ func (h *ChatOps) approvePR(ctx context.Context, cc *cmdCtx, c chatops.Command) 
 		o.text = fmt.Sprintf("`/campaign approve %s`: the spec is not valid; see the check `%s`", sp.Name, sp.CheckName())
 		return o, nil
 	}
-	d, err := chatops.CanApprove(ctx, permissions{cc.client}, h.Policy, h.Control.FullName, sp.Parsed.Spec.Owners, cc.actor, pr.GetUser().GetLogin())
+	d, err := chatops.CanApprove(ctx, permissions.New(cc.client), h.Policy, h.Control.FullName, sp.Parsed.Spec.Owners, cc.actor, pr.GetUser().GetLogin())
 	if err != nil {
 		return o, err
 	}
@@ -244,7 +245,7 @@ func (h *ChatOps) runCommand(ctx context.Context, cc *cmdCtx, c chatops.Command)
 		o.text = fmt.Sprintf("`%s`: %s is %s; %s", c.Raw, label, run.State, why)
 		return o, nil
 	}
-	d, err := chatops.CanControl(ctx, permissions{cc.client}, h.Control.FullName, rt.owners, cc.actor)
+	d, err := chatops.CanControl(ctx, permissions.New(cc.client), h.Control.FullName, rt.owners, cc.actor)
 	if err != nil {
 		return o, err
 	}
@@ -376,7 +377,7 @@ func (h *ChatOps) approveRun(ctx context.Context, cc *cmdCtx, rt runTarget, labe
 	if err != nil {
 		return o, err
 	}
-	d, err := chatops.CanApprove(ctx, permissions{cc.client}, h.Policy, h.Control.FullName, rt.owners, cc.actor, author)
+	d, err := chatops.CanApprove(ctx, permissions.New(cc.client), h.Policy, h.Control.FullName, rt.owners, cc.actor, author)
 	if err != nil {
 		return o, err
 	}
@@ -522,7 +523,7 @@ func (h *ChatOps) targetCommand(ctx context.Context, cc *cmdCtx, c chatops.Comma
 		o.text = fmt.Sprintf("`%s`: this pull request is closed; the campaign no longer updates it", c.Raw)
 		return o, nil
 	}
-	d, err := chatops.CanMaintainTarget(ctx, permissions{cc.client}, tp.repo, cc.actor)
+	d, err := chatops.CanMaintainTarget(ctx, permissions.New(cc.client), tp.repo, cc.actor)
 	if err != nil {
 		return o, err
 	}

@@ -2,15 +2,14 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/campaignbot/campaignbot/campaigns/chatops"
+	"github.com/campaignbot/campaignbot/handlers/permissions"
 )
 
 // GitHubPermissions reads authority from GitHub's API with the
@@ -25,39 +24,7 @@ func (g GitHubPermissions) For(_ context.Context, installationID int64) (chatops
 	if err != nil {
 		return nil, fmt.Errorf("create installation client: %w", err)
 	}
-	return permissions{c}, nil
-}
-
-type permissions struct{ client *github.Client }
-
-func notFound(err error) bool {
-	var ge *github.ErrorResponse
-	return errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusNotFound
-}
-
-// RepoPermission implements chatops.Permissions.
-func (p permissions) RepoPermission(ctx context.Context, repo, user string) (string, error) {
-	owner, name, _ := strings.Cut(repo, "/")
-	lvl, _, err := p.client.Repositories.GetPermissionLevel(ctx, owner, name, user)
-	if notFound(err) {
-		return "none", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("GET collaborator permission of %s on %s: %w", user, repo, err)
-	}
-	return lvl.GetPermission(), nil
-}
-
-// TeamMember implements chatops.Permissions.
-func (p permissions) TeamMember(ctx context.Context, org, team, user string) (bool, error) {
-	m, _, err := p.client.Teams.GetTeamMembershipBySlug(ctx, org, team, user)
-	if notFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("GET membership of %s in %s/%s: %w", user, org, team, err)
-	}
-	return m.GetState() == "active", nil
+	return permissions.New(c), nil
 }
 
 // Comment is an issue or pull request comment as GitHub reports it.
