@@ -287,7 +287,7 @@ func (r *Runner) record(ctx context.Context, task store.RepoTask, res *runner.Re
 		} else {
 			out.State = store.TaskQueued
 		}
-		if err := r.store.FinishRepoTask(context.WithoutCancel(ctx), task.ID, out); err != nil {
+		if err := r.recordOutcome(ctx, task.ID, out); err != nil {
 			return err
 		}
 		if final && !errors.Is(execErr, ErrGaveUp) {
@@ -295,7 +295,7 @@ func (r *Runner) record(ctx context.Context, task store.RepoTask, res *runner.Re
 		}
 		return execErr
 	}
-	if err := r.store.FinishRepoTask(context.WithoutCancel(ctx), task.ID, out); err != nil {
+	if err := r.recordOutcome(ctx, task.ID, out); err != nil {
 		return err
 	}
 	if out.State == store.TaskPatchReady && r.publish != nil {
@@ -305,4 +305,11 @@ func (r *Runner) record(ctx context.Context, task store.RepoTask, res *runner.Re
 		}
 	}
 	return nil
+}
+
+// recordOutcome records an execution's outcome, through a database blip
+// too: the sandbox run it took is not thrown away to wait out the lease.
+func (r *Runner) recordOutcome(ctx context.Context, id uuid.UUID, out store.TaskOutcome) error {
+	bg := context.WithoutCancel(ctx)
+	return recordOutcome(bg, "the execution outcome", func(ctx context.Context) error { return r.store.FinishRepoTask(ctx, id, out) })
 }

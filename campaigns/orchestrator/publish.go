@@ -139,7 +139,9 @@ func (p *Publishing) Publish(ctx context.Context, taskID uuid.UUID) error {
 		o = store.PublishOutcome{State: store.TaskPatchReady, Error: pubErr.Error()}
 	}
 	bg := context.WithoutCancel(ctx)
-	if err := p.store.FinishPublish(bg, taskID, o); err != nil {
+	// What GitHub now holds is recorded even through a database blip (the
+	// write is idempotent); otherwise the task would wait out its lease.
+	if err := recordOutcome(bg, "the publish outcome", func(ctx context.Context) error { return p.store.FinishPublish(ctx, taskID, o) }); err != nil {
 		return err
 	}
 	// The dashboard's throttle line: why publishing waits, until when.
