@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/campaignbot/campaignbot/campaigns/reconciler"
@@ -18,15 +17,13 @@ import (
 // newReconciler builds the changeset tracker of the worker: drift
 // re-executes through run control, merged and closed pull requests free
 // the publisher's slots and settle the run, the next rollout wave waits
-// for CI (the completion's wave gate) and a failing canary pauses the run.
+// for CI (the completion's wave gate, set in newServices) and a failing
+// canary pauses the run.
 func newReconciler(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, q *queue.Client, svc *services, progress reconciler.Progress) *reconciler.Reconciler {
 	rec := reconciler.New(st, tasks.Changesets{ClientCreator: cc, GraphQLURL: cfg.GitHub.V4APIURL}, q, svc.publisher, progress, svc.control,
 		reconciler.Config{Debounce: cfg.Reconcile.DriftDebounce})
 	rec.AddHook(settleHook{svc.completion})
 	rec.AddHook(reconciler.NewWaves(st, svc.control))
-	svc.completion.SetWaveGate(func(ctx context.Context, tx pgx.Tx, runID int64, wave int) (bool, error) {
-		return store.WaveCIReady(ctx, tx, runID, wave)
-	})
 	return rec
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/redis/go-redis/v9"
 
@@ -47,6 +48,11 @@ func newServices(cfg config.Config, cc githubapp.ClientCreator, st *store.Store,
 	s.targets = targets
 	s.starter = orchestrator.NewStarter(st, targets, q, s.progress)
 	s.completion = orchestrator.NewCompletion(st, q, s.progress)
+	// Both roles settle runs (the server when the API resumes one), so both
+	// hold the next rollout wave until the previous one's CI passed.
+	s.completion.SetWaveGate(func(ctx context.Context, tx pgx.Tx, runID int64, wave int) (bool, error) {
+		return store.WaveCIReady(ctx, tx, runID, wave)
+	})
 	s.control = orchestrator.NewControl(orchestrator.ControlConfig{
 		Store: st, Starter: s.starter, Queue: q, Publish: q, Close: q,
 		Heads: tasks.BranchHeads{ClientCreator: cc}, Progress: s.progress, Settle: s.completion,

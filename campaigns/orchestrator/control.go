@@ -120,6 +120,14 @@ func (c *Control) Resume(ctx context.Context, runID int64, actor string) (bool, 
 	if err := c.requeue(ctx, runID); err != nil {
 		return true, err
 	}
+	// A wave that became due while the run was paused was not released
+	// (waves advance only in running runs) and no task outcome is left to
+	// release it: settle now, or its tasks would wait in pending for good.
+	if c.cfg.Settle != nil {
+		if err := c.cfg.Settle.Settle(ctx, runID); err != nil {
+			return true, fmt.Errorf("release the next wave of resumed run %d: %w", runID, err)
+		}
+	}
 	zerolog.Ctx(ctx).Info().Int64("run_id", runID).Str("actor", actor).Msg("run resumed")
 	return true, c.update(ctx, runID)
 }

@@ -317,6 +317,36 @@ func TestPauseHoldsWorkAndResumeContinues(t *testing.T) {
 	}
 }
 
+// TestResumeReleasesAWaveDueWhilePaused: the first wave ends while the
+// run is paused, so no wave is released then (waves advance only in a
+// running run) and no task outcome is left to release it later: resuming
+// must, or the next wave waits in pending for good.
+func TestResumeReleasesAWaveDueWhilePaused(t *testing.T) {
+	gate := make(chan struct{})
+	exec := &executor{noChange: true, hold: map[string]chan struct{}{}}
+	for i := 1; i <= 2; i++ {
+		exec.hold[fmt.Sprintf("octo-org/repo-%04d", i)] = gate
+	}
+	w := newWorld(t, 4, baseSpec+"rollout:\n  waves: [2]\n", exec)
+	w.WaitFor("the first wave executing", func() bool { return len(w.exec.started()) == 2 })
+	if ok, err := w.control.Pause(w.ctx, w.run.ID, "alice", ""); err != nil || !ok {
+		t.Fatalf("pause: %v %v", ok, err)
+	}
+	close(gate)
+	w.WaitFor("the first wave to end while paused", func() bool { return w.states()[store.TaskNoChanges] == 2 })
+	time.Sleep(500 * time.Millisecond)
+	if st := w.states(); st[store.TaskPending] != 2 || w.runState() != store.RunPaused {
+		t.Fatalf("while paused: %s %v, want the second wave pending", w.runState(), st)
+	}
+	if ok, err := w.control.Resume(w.ctx, w.run.ID, "bob"); err != nil || !ok {
+		t.Fatalf("resume: %v %v", ok, err)
+	}
+	w.WaitFor("the second wave to run and the run to complete", func() bool { return w.runState() == store.RunCompleted })
+	if st := w.states(); st[store.TaskNoChanges] != 4 {
+		t.Fatalf("states %v", st)
+	}
+}
+
 func TestKillSwitchStopsPublishingMidRun(t *testing.T) {
 	gate := make(chan struct{})
 	exec := &executor{hold: map[string]chan struct{}{}}
