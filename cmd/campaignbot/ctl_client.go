@@ -26,6 +26,7 @@ const (
 	exitNotFound    = 4 // no such campaign, run or changeset (404)
 	exitConflict    = 5 // the run's state does not allow the action (409)
 	exitUnreachable = 6 // the server cannot be reached or is unavailable (network, 502, 503, 504)
+	exitWaitTimeout = 7 // --wait gave up: the run still had work in flight after --wait-timeout
 )
 
 // ctlOptions are the flags every API command takes.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -52,8 +53,8 @@ func ctlCommands() map[string]ctlCommand {
 		"changesets": {"NAME", "the run's changesets; --state failed, --repo 'org/api-*'", changesetsCmd},
 		"logs":       {"TASK", "a changeset's logs (the stored logs, or the tail kept with the task)", logsCmd},
 		"pause":      {"NAME", "pause the campaign's latest run", actionCmd("pause")},
-		"resume":     {"NAME", "resume the campaign's paused run; --wait follows it", actionCmd("resume")},
-		"retry":      {"NAME", "queue the failed changesets again (--repo for one); --wait follows them", actionCmd("retry")},
+		"resume":     {"NAME", "resume the campaign's paused run; --wait follows it until nothing is in flight", actionCmd("resume")},
+		"retry":      {"NAME", "queue the failed changesets again (--repo for one); --wait follows them, exit 1 if they fail again", actionCmd("retry")},
 		"cancel":     {"NAME", "cancel the run and close its open pull requests (needs --yes)", actionCmd("cancel")},
 		"audit":      {"", "the audit log, newest first; --campaign NAME, --actor WHO", auditCmd},
 		"tokens":     {"list|revoke ID", "API tokens (write scope); create them with `campaignbot tokens create`", tokensCmd},
@@ -102,7 +103,8 @@ func ctlUsageText() string {
 	b.WriteString(`
 API commands take --server URL (CAMPAIGN_API_URL), --token TOKEN (CAMPAIGN_API_TOKEN),
 -o human|json and --timeout. Exit codes: 0 ok, 1 failed, 2 usage, 3 auth, 4 not found,
-5 conflict with the run's state, 6 server unreachable or unavailable (docs/api/cli.md).
+5 conflict with the run's state, 6 server unreachable or unavailable, 7 --wait timed out
+(docs/api/cli.md).
 `)
 	return b.String()
 }
@@ -408,6 +410,10 @@ func logsCmd(fs *flag.FlagSet) func(context.Context, *ctlEnv) error {
 	}
 }
 
+// defaultWaitTimeout bounds --wait: later waves wait for CI and held
+// publishes for people, so a run may have work in flight for hours.
+const defaultWaitTimeout = 30 * time.Minute
+
 // actionCmd builds pause, resume, retry and cancel.
 func actionCmd(action string) func(fs *flag.FlagSet) func(context.Context, *ctlEnv) error {
 	return func(fs *flag.FlagSet) func(context.Context, *ctlEnv) error {
@@ -415,6 +421,7 @@ func actionCmd(action string) func(fs *flag.FlagSet) func(context.Context, *ctlE
 		repo := new(string)
 		yes := new(bool)
 		wait := new(bool)
+		waitTimeout := new(time.Duration)
 		runID := fs.Int64("run", 0, "a run of the campaign other than the latest")
 		switch action {
 		case "pause", "cancel":
@@ -427,7 +434,8 @@ func actionCmd(action string) func(fs *flag.FlagSet) func(context.Context, *ctlE
 			fs.BoolVar(yes, "yes", false, "confirm: cancelling closes the run's open pull requests")
 		}
 		if action == "resume" || action == "retry" {
-			fs.BoolVar(wait, "wait", false, "follow the run with a progress bar until nothing is in flight")
+			fs.BoolVar(wait, "wait", false, "follow the run with a progress bar until nothing is in flight (see --wait-timeout)")
+			fs.DurationVar(waitTimeout, "wait-timeout", defaultWaitTimeout, "give up --wait after this long (exit 7)")
 		}
 		return func(ctx context.Context, e *ctlEnv) error {
 			if err := e.wantArgs(1, "a campaign name"); err != nil {
@@ -436,9 +444,20 @@ func actionCmd(action string) func(fs *flag.FlagSet) func(context.Context, *ctlE
 			if action == "cancel" && !*yes {
 				return exitError{exitUsage, errors.New("cancel closes every open pull request of the run: add --yes to confirm")}
 			}
+			if *wait && *waitTimeout <= 0 {
+				return exitError{exitUsage, errors.New("--wait-timeout must be positive")}
+			}
 			r, err := latestRun(ctx, e, e.args[0], *runID)
 			if err != nil {
 				return err
+			}
+			// The changesets a retry puts back, to tell afterwards which of
+			// them failed again.
+			var retried map[string]string
+			if *wait && action == "retry" {
+				if retried, err = failedChangesets(ctx, e, r.ID, *repo); err != nil {
+					return err
+				}
 			}
 			var res api.ActionResult
 			err = e.c.send(ctx, "POST", fmt.Sprintf("runs/%d/%s", r.ID, action), api.ActionRequest{Reason: *reason, Repository: *repo}, &res)
@@ -452,43 +471,130 @@ func actionCmd(action string) func(fs *flag.FlagSet) func(context.Context, *ctlE
 			} else {
 				fmt.Fprintln(e.stdout, describeAction(res, r.State))
 			}
-			if *wait {
-				return follow(ctx, e, res.Run.ID)
+			if !*wait || (action == "retry" && res.Requeued == 0) {
+				return nil
 			}
-			return nil
+			end, err := follow(ctx, e, res.Run, *waitTimeout)
+			if err != nil {
+				return err
+			}
+			return waitOutcome(ctx, e, action, res.Run, end, retried)
 		}
 	}
 }
 
-// follow polls a run with a progress bar until nothing is in flight.
-func follow(ctx context.Context, e *ctlEnv, runID int64) error {
-	var r api.Run
-	if err := e.c.get(ctx, fmt.Sprintf("runs/%d", runID), nil, &r); err != nil {
+// failedChangesets are the run's failed changesets (of repo, when set),
+// repository by id.
+func failedChangesets(ctx context.Context, e *ctlEnv, runID int64, repo string) (map[string]string, error) {
+	q := url.Values{"state": {"failed"}}
+	if repo != "" {
+		q.Set("repo", repo)
+	}
+	items, err := all[api.Changeset](ctx, e.c, fmt.Sprintf("runs/%d/changesets", runID), q, 1<<20, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(items))
+	for _, c := range items {
+		out[c.ID] = c.Repository
+	}
+	return out, nil
+}
+
+// waitOutcome turns how a followed run ended into the exit status:
+// success when nothing is in flight and the run kept going; 1 when it
+// was paused, cancelled or failed meanwhile, or when changesets a retry
+// put back failed again.
+func waitOutcome(ctx context.Context, e *ctlEnv, action string, before, end api.Run, retried map[string]string) error {
+	switch {
+	case end.State == "paused" && before.State == "paused":
+		// Retrying in a paused run: the changesets wait for the resume.
+		if !e.json() {
+			fmt.Fprintf(e.stdout, "run %d is paused: the retried changesets run when it resumes (campaignbot ctl resume %s)\n", end.ID, end.Campaign)
+		}
+		return nil
+	case end.State == "paused":
+		return exitError{exitFailed, fmt.Errorf("run %d was paused while waiting: %s", end.ID, end.PausedReason)}
+	case end.State == "cancelled" || end.State == "failed":
+		return exitError{exitFailed, fmt.Errorf("run %d is %s", end.ID, end.State)}
+	}
+	if action != "retry" || len(retried) == 0 {
+		return nil
+	}
+	now, err := failedChangesets(ctx, e, end.ID, "")
+	if err != nil {
 		return err
 	}
-	bar := newProgress(e.stderr, fmt.Sprintf("run %d", runID), r.Total)
+	var again []string
+	for id, repo := range retried {
+		if _, ok := now[id]; ok {
+			again = append(again, repo+" "+id)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	sort.Strings(again)
+	for _, a := range again {
+		fmt.Fprintf(e.stderr, "failed again: %s\n", a)
+	}
+	return exitError{exitFailed, fmt.Errorf("%d of %d retried changeset(s) failed again: campaignbot ctl changesets %s --state failed, campaignbot ctl logs TASK",
+		len(again), len(retried), end.Campaign)}
+}
+
+// followEvery is how often --wait reads the run.
+const followEvery = time.Second
+
+// follow polls a run with a progress bar until nothing is in flight
+// (no changeset pending, queued, running, patch_ready or publishing), the
+// run is paused or has ended, or timeout passes (exit 7). Interrupting
+// it (Ctrl-C) stops following without an error: the action was taken.
+func follow(ctx context.Context, e *ctlEnv, r api.Run, timeout time.Duration) (api.Run, error) {
+	wctx, cancel := context.WithTimeoutCause(ctx, timeout, errWaitTimeout)
+	defer cancel()
+	bar := newProgress(e.stderr, fmt.Sprintf("run %d", r.ID), r.Total)
 	defer bar.done()
 	for {
+		bar.total = r.Total
 		bar.set(settled(r))
 		if inFlight(r) == 0 || final(r.State) || r.State == "paused" {
 			bar.done()
 			if !e.json() {
 				fmt.Fprintf(e.stdout, "run %d is %s: %s\n", r.ID, r.State, countsLine(r))
 			}
-			return nil
+			return r, nil
 		}
 		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(2 * time.Second):
+		case <-wctx.Done():
+			return r, waitEnded(ctx, wctx, r, timeout)
+		case <-time.After(followEvery):
 		}
-		if err := e.c.get(ctx, fmt.Sprintf("runs/%d", runID), nil, &r); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+		var next api.Run
+		err := e.c.get(wctx, fmt.Sprintf("runs/%d", r.ID), nil, &next)
+		switch {
+		case err == nil:
+			r = next
+		case wctx.Err() != nil:
+			return r, waitEnded(ctx, wctx, r, timeout)
+		case retryable(err):
+			// A blip (the server restarting): keep following.
+			fmt.Fprintf(e.stderr, "campaignbot: %v (still waiting)\n", err)
+		default:
+			return r, err
 		}
 	}
+}
+
+var errWaitTimeout = errors.New("--wait-timeout passed")
+
+// waitEnded says why following stopped early: the timeout (exit 7) or
+// the user (no error).
+func waitEnded(parent, wctx context.Context, r api.Run, timeout time.Duration) error {
+	if parent.Err() != nil || !errors.Is(context.Cause(wctx), errWaitTimeout) {
+		return nil
+	}
+	return exitError{exitWaitTimeout, fmt.Errorf("gave up waiting after %s: run %d is %s with %d changeset(s) in flight (%s); campaignbot ctl status %s",
+		timeout, r.ID, r.State, inFlight(r), countsLine(r), r.Campaign)}
 }
 
 func auditCmd(fs *flag.FlagSet) func(context.Context, *ctlEnv) error {

@@ -51,46 +51,51 @@ func decodeJSON(q *request, limit int64, v any) error {
 	return nil
 }
 
-// action runs one run action: it reads the body and the run, refuses what
-// the run's state forbids, calls do, audits the outcome and answers with
-// the run as it is afterwards.
+// action runs one run action: it reads the run and the body, refuses what
+// the run's state forbids, calls do, audits the outcome (every request,
+// bad ones included, naming the run's campaign when there is a run) and
+// answers with the run as it is afterwards.
 func (h *Handler) action(q *request, name string, do func(run store.RunDetail, in ActionRequest) (ActionResult, error)) error {
-	var in ActionRequest
-	if err := decodeJSON(q, maxActionBody, &in); err != nil {
-		return err
+	run, runErr := h.run(q)
+	target, details := targetOf(q), map[string]any{}
+	if runErr == nil {
+		target, details = "run:"+strconv.FormatInt(run.ID, 10), runDetails(run)
 	}
+	var in ActionRequest
+	err := decodeJSON(q, maxActionBody, &in)
 	in.Reason = strings.TrimSpace(in.Reason)
 	in.Repository = strings.TrimSpace(in.Repository)
-	if len(in.Reason) > maxReason {
-		return errorf(CodeBadRequest, fmt.Sprintf("reason is longer than %d characters", maxReason))
+	if err == nil && len(in.Reason) > maxReason {
+		err = errorf(CodeBadRequest, fmt.Sprintf("reason is longer than %d characters", maxReason))
 	}
-	run, err := h.run(q)
-	if err != nil {
-		return err
+	if err == nil {
+		err = runErr
 	}
-	target := "run:" + strconv.FormatInt(run.ID, 10)
-	details := map[string]any{"campaign": run.CampaignName, "run_id": run.ID, "run_state": run.State}
 	if in.Reason != "" {
 		details["reason"] = in.Reason
 	}
 	if in.Repository != "" {
 		details["repository"] = in.Repository
 	}
+	if err != nil {
+		h.auditError(q, name, target, err, details)
+		return err
+	}
 	if h.cfg.Control == nil {
 		h.audit(q, name, target, "error", "run control is not available on this server", details)
 		return errorf(CodeUnavailable, "run control is not available on this server")
 	}
 	res, err := do(run, in)
-	var ae *apiError
 	switch {
-	case errors.As(err, &ae):
-		h.audit(q, name, target, "refused", ae.msg, details)
-		return err
 	case errors.Is(err, orchestrator.ErrWrongState):
 		h.audit(q, name, target, "refused", err.Error(), details)
 		return errorf(CodeConflict, err.Error())
 	case err != nil:
-		h.audit(q, name, target, "error", err.Error(), details)
+		h.auditError(q, name, target, err, details)
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return err
+		}
 		return fmt.Errorf("%s run %d: %w", name, run.ID, err)
 	}
 	details["changed"] = res.Changed
@@ -111,6 +116,23 @@ func (h *Handler) action(q *request, name string, do func(run store.RunDetail, i
 	res.Action, res.Run = name, toRun(after)
 	writeJSON(q.w, http.StatusOK, res)
 	return nil
+}
+
+// runDetails are the audit details naming a run and its campaign, so that
+// GET /audit?campaign= finds every action on the campaign's runs.
+func runDetails(run store.RunDetail) map[string]any {
+	return map[string]any{"campaign": run.CampaignName, "run_id": run.ID, "run_state": run.State}
+}
+
+// auditError audits a failed action: refused when the API refused it (bad
+// input, no such run, the state), error when something broke.
+func (h *Handler) auditError(q *request, name, target string, err error, details map[string]any) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		h.audit(q, name, target, "refused", ae.msg, details)
+		return
+	}
+	h.audit(q, name, target, "error", err.Error(), details)
 }
 
 func (h *Handler) pause(q *request) error {

@@ -156,22 +156,33 @@ func TestRunActions(t *testing.T) {
 	}
 	code, _, out = e.act(e.write, "pause", 424242, nil)
 	wantError(t, "pause of an unknown run", code, out, 404, api.CodeNotFound)
+	// A token without the scope is refused before the action; the refusal
+	// still names the run's campaign.
+	code, _, out = e.act(e.read, "resume", s.runID, nil)
+	wantError(t, "resume with a read token", code, out, 403, api.CodeForbidden)
 
-	// Every action is in the audit log under the token's name, with the campaign.
+	// Every request is in the audit log under the token's name, with the
+	// campaign: accepted, refused by the state, bad input, scope.
 	var page api.Page[api.AuditEntry]
 	e.get("/api/v1/audit?campaign=bump-go&limit=100", e.read, &page)
 	var got []string
 	for i := len(page.Items) - 1; i >= 0; i-- {
 		a := page.Items[i]
-		if a.Actor != "api:operator" || a.Target != fmt.Sprintf("run:%d", s.runID) || a.Details["via"] != "api" {
+		if a.Target != fmt.Sprintf("run:%d", s.runID) || a.Details["via"] != "api" || a.Details["run_id"] != float64(s.runID) {
 			t.Fatalf("audit entry: %+v", a)
 		}
-		got = append(got, a.Action+":"+a.Outcome)
+		got = append(got, a.Actor+":"+a.Action+":"+a.Outcome)
 	}
-	want := "pause:accepted pause:accepted retry:accepted retry:accepted resume:accepted cancel:accepted cancel:accepted " +
-		"pause:refused resume:refused retry:refused retry:refused"
+	want := "api:operator:pause:accepted api:operator:pause:accepted api:operator:retry:accepted api:operator:retry:accepted " +
+		"api:operator:resume:accepted api:operator:cancel:accepted api:operator:cancel:accepted " +
+		"api:operator:pause:refused api:operator:resume:refused api:operator:retry:refused " +
+		"api:operator:retry:refused api:operator:pause:refused api:operator:pause:refused api:operator:cancel:refused " +
+		"api:reader:resume:refused"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("audit:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if r := page.Items[1].Reason; !strings.Contains(r, "invalid JSON body") {
+		t.Fatalf("a refusal for bad input says why: %q", r)
 	}
 	if page.Items[len(page.Items)-1].Reason != "holiday freeze" {
 		t.Fatalf("the pause's reason is not in the audit log: %+v", page.Items[len(page.Items)-1])

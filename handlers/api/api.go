@@ -208,7 +208,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 	q.r = r.WithContext(q.ctx)
 	if !allows(tok.Scope, rt.Scope) {
 		if rt.Action != "" {
-			h.audit(q, rt.Action, targetOf(q), "refused", "token scope "+tok.Scope+" lacks write", nil)
+			h.audit(q, rt.Action, targetOf(q), "refused", "token scope "+tok.Scope+" lacks write", h.refusedDetails(q))
 		}
 		fail(w, q.r, errorf(CodeForbidden, fmt.Sprintf("this route needs a %s token; %q has scope %s", rt.Scope, tok.Name, tok.Scope)))
 		return
@@ -221,6 +221,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt Route) {
 // allows reports whether a token of scope have may use a route needing want.
 func allows(have, want string) bool {
 	return have == store.ScopeWrite || (have == store.ScopeRead && want == store.ScopeRead)
+}
+
+// refusedDetails names the run and campaign of a run action refused
+// before it ran, when the run exists, so the audit log's campaign filter
+// finds the refusal too.
+func (h *Handler) refusedDetails(q *request) map[string]any {
+	if !strings.HasPrefix(q.route.Pattern, Prefix+"runs/") {
+		return nil
+	}
+	run, err := h.run(q)
+	if err != nil {
+		return nil
+	}
+	return runDetails(run)
 }
 
 func targetOf(q *request) string {
