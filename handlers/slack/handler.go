@@ -217,7 +217,7 @@ func (h *Handler) resolve(ctx context.Context, rq request, name string) (store.R
 			return v, "", err
 		}
 		if v.ControlRepo != h.cfg.ControlRepo {
-			return v, fmt.Sprintf("Run %d is not a run of %s.", rq.runID, h.cfg.ControlRepo), nil
+			return store.RunView{}, fmt.Sprintf("Run %d is not a run of %s.", rq.runID, h.cfg.ControlRepo), nil
 		}
 		return v, "", nil
 	}
@@ -249,7 +249,8 @@ func (h *Handler) resolve(ctx context.Context, rq request, name string) (store.R
 		return store.RunView{}, "", err
 	}
 	if !ok {
-		return store.RunView{}, fmt.Sprintf("Campaign `%s` has no run yet.", name), nil
+		// The campaign is known: the refusal is audited under its name.
+		return store.RunView{CampaignName: c.Name}, fmt.Sprintf("Campaign `%s` has no run yet.", name), nil
 	}
 	v, err := h.store.LoadRunView(ctx, run.ID)
 	return v, "", err
@@ -271,11 +272,11 @@ func (h *Handler) status(ctx context.Context, rq request) reply {
 		return private("Could not read the campaign: %v", err)
 	}
 	if problem != "" {
-		h.audit(ctx, rq, actor, "status", h.cfg.ControlRepo, "refused", problem, nil)
+		h.audit(ctx, rq, actor, "status", h.cfg.ControlRepo, "refused", problem, runDetails(v))
 		return private("%s", problem)
 	}
 	m := notify.Render(notify.View{Run: v})
-	h.audit(ctx, rq, actor, "status", target(v), "accepted", "", map[string]any{"run_id": v.Run.ID})
+	h.audit(ctx, rq, actor, "status", target(v), "accepted", "", runDetails(v))
 	return private("%s", m.Text)
 }
 
@@ -312,18 +313,18 @@ func (h *Handler) control1(ctx context.Context, rq request) reply {
 		return private("Could not read the campaign: %v", err)
 	}
 	if problem != "" {
-		h.audit(ctx, rq, actor, rq.verb, h.cfg.ControlRepo, "refused", problem, nil)
+		h.audit(ctx, rq, actor, rq.verb, h.cfg.ControlRepo, "refused", problem, runDetails(v))
 		return private("%s", problem)
 	}
 	tgt := target(v)
 	if !linked {
 		reason := "your Slack user is not linked to a GitHub login"
-		h.audit(ctx, rq, actor, rq.verb, tgt, "refused", reason, nil)
+		h.audit(ctx, rq, actor, rq.verb, tgt, "refused", reason, runDetails(v))
 		return private("❌ %s: run `/campaign link <github-login>` first (or ask an operator to add you to slack.users).", reason)
 	}
 	sv, err := h.store.RunSpecVersion(ctx, v.Run.ID)
 	if err != nil {
-		h.audit(ctx, rq, actor, rq.verb, tgt, "error", err.Error(), nil)
+		h.audit(ctx, rq, actor, rq.verb, tgt, "error", err.Error(), runDetails(v))
 		return private("Could not read the spec: %v", err)
 	}
 	var owners []string
@@ -332,7 +333,7 @@ func (h *Handler) control1(ctx context.Context, rq request) reply {
 	}
 	perms, err := h.github.For(ctx, v.Run.InstallationID)
 	if err != nil {
-		h.audit(ctx, rq, actor, rq.verb, tgt, "error", err.Error(), nil)
+		h.audit(ctx, rq, actor, rq.verb, tgt, "error", err.Error(), runDetails(v))
 		return private("Could not reach GitHub: %v", err)
 	}
 	who := chatops.Actor{Login: login}
@@ -343,11 +344,11 @@ func (h *Handler) control1(ctx context.Context, rq request) reply {
 		d, err = chatops.CanControl(ctx, perms, v.ControlRepo, owners, who)
 	}
 	if err != nil {
-		h.audit(ctx, rq, actor, rq.verb, tgt, "error", err.Error(), nil)
+		h.audit(ctx, rq, actor, rq.verb, tgt, "error", err.Error(), runDetails(v))
 		return private("Could not check your permission on GitHub: %v", err)
 	}
 	if !d.Allowed {
-		h.audit(ctx, rq, actor, rq.verb, tgt, "refused", d.Reason, nil)
+		h.audit(ctx, rq, actor, rq.verb, tgt, "refused", d.Reason, runDetails(v))
 		return private("❌ %s", d.Reason)
 	}
 	out, details, err := h.apply(ctx, rq.verb, v, sv, login, rest, rq)
@@ -361,7 +362,7 @@ func (h *Handler) control1(ctx context.Context, rq request) reply {
 }
 
 func (h *Handler) apply(ctx context.Context, verb string, v store.RunView, sv store.SpecVersion, login string, rest []string, rq request) (reply, map[string]any, error) {
-	details := map[string]any{"run_id": v.Run.ID}
+	details := runDetails(v)
 	switch verb {
 	case "pause":
 		changed, err := h.control.Pause(ctx, v.Run.ID, login, "from Slack")
@@ -417,6 +418,19 @@ func (h *Handler) apply(ctx context.Context, verb string, v store.RunView, sv st
 		return public("✅ @%s approved `%s` spec version %d: run %d is %s.", login, v.CampaignName, v.SpecVersion, run.ID, run.State), details, nil
 	}
 	return reply{}, details, fmt.Errorf("unknown command %q", verb)
+}
+
+// runDetails name the campaign (and run) a command was about, so the
+// audit log's campaign filter (GET /api/v1/audit?campaign=) finds it.
+func runDetails(v store.RunView) map[string]any {
+	d := map[string]any{}
+	if v.CampaignName != "" {
+		d["campaign"] = v.CampaignName
+	}
+	if v.Run.ID != 0 {
+		d["run_id"] = v.Run.ID
+	}
+	return d
 }
 
 func (h *Handler) audit(ctx context.Context, rq request, actor, action, tgt, outcome, reason string, details map[string]any) {

@@ -136,9 +136,30 @@ func TestSlackPauseIsAuthorisedAndAudited(t *testing.T) {
 	if st := w.runOf("bump-go").Run.State; st != store.RunRunning {
 		t.Fatalf("run is %s after Resume", st)
 	}
-	want := "wanda:resume:accepted,wanda:pause:accepted,rita:pause:refused,slack:U0NOBODY:pause:refused"
+	if r := w.command("U0RITA", "status bump-go"); !strings.Contains(r, "bump-go") {
+		t.Fatalf("status: %s", r)
+	}
+	want := "rita:status:accepted,wanda:resume:accepted,wanda:pause:accepted,rita:pause:refused,slack:U0NOBODY:pause:refused"
 	if got := strings.Join(w.audit(), ","); got != want {
 		t.Fatalf("audit = %s, want %s", got, want)
+	}
+	// Each entry names the campaign, so the API's (and ctl audit's)
+	// campaign filter finds the Slack commands, refusals included.
+	byCampaign, err := w.Store.APIAudit(w.ctx, store.AuditFilter{Campaign: "bump-go"}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range byCampaign {
+		if e.Details["via"] == "slack" {
+			got = append(got, e.Actor+":"+e.Action+":"+e.Outcome)
+			if e.Details["run_id"] != float64(runID) {
+				t.Errorf("audit entry without the run: %+v", e)
+			}
+		}
+	}
+	if strings.Join(got, ",") != want {
+		t.Fatalf("audit of campaign bump-go = %v, want %s", got, want)
 	}
 }
 
