@@ -156,6 +156,7 @@ func (h *ChatOps) runAll(ctx context.Context, cc *cmdCtx, its []item, refuse fun
 		} else {
 			o = h.run(ctx, cc, *it.cmd)
 		}
+		h.fillCampaign(ctx, cc, it.cmd, &o)
 		h.auditOutcome(ctx, cc, action, o)
 		if h.Store != nil {
 			if err := h.Store.SaveChatOpsReceipt(ctx, store.Receipt{Key: key, OK: o.ok, Text: o.text}); err != nil {
@@ -294,6 +295,52 @@ func (h *ChatOps) reply(ctx context.Context, cc *cmdCtx, results []outcome, deli
 		react(reaction)
 	}
 	return nil
+}
+
+// fillCampaign names, for the audit log, the campaign a command was about
+// when answering it did not need to find it (a refusal for the place, an
+// unknown button, a command refused on a campaign's pull request in a
+// target repository): the run of the dashboard or pull request it was
+// given on, else the campaign it names. The audit log's campaign filter
+// (GET /api/v1/audit?campaign=) relies on it. Best effort: a failed
+// lookup leaves the entry without a campaign.
+func (h *ChatOps) fillCampaign(ctx context.Context, cc *cmdCtx, cmd *chatops.Command, o *outcome) {
+	if o.campaign != "" || h.Store == nil {
+		return
+	}
+	runID := o.runID
+	if runID == 0 {
+		runID = cc.runID
+	}
+	if runID == 0 && cc.taskPR != nil {
+		if t, ok, err := h.Store.TaskByPR(ctx, cc.taskPR.repo, cc.taskPR.number); err == nil && ok {
+			runID = t.RunID
+		}
+	}
+	if runID != 0 {
+		if v, err := h.Store.LoadRunView(ctx, runID); err == nil {
+			o.campaign, o.runID = v.CampaignName, runID
+		}
+		return
+	}
+	if cmd == nil {
+		return
+	}
+	name := ""
+	switch cmd.Name {
+	case "retry":
+		name, _ = chatops.RetryArgs(cmd.Args)
+	case "status", "pause", "resume", "cancel", "approve":
+		if len(cmd.Args) > 0 {
+			name = cmd.Args[0]
+		}
+	}
+	if name == "" {
+		return
+	}
+	if c, ok, err := h.Store.CampaignByName(ctx, h.Control.FullName, name); err == nil && ok {
+		o.campaign = c.Name
+	}
 }
 
 func (h *ChatOps) auditOutcome(ctx context.Context, cc *cmdCtx, action string, o outcome) {

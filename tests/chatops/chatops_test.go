@@ -320,6 +320,21 @@ func TestRunDrivenByCommitCommentsAndButtons(t *testing.T) {
 	if got := w.audit(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("audit log:\n got %v\nwant %v", got, want)
 	}
+	// Every one of these commands was about bump-go: the audit log's
+	// campaign filter (GET /api/v1/audit?campaign=, ctl audit --campaign)
+	// finds each, refusals included.
+	byCampaign, err := w.Store.APIAudit(w.ctx, store.AuditFilter{Campaign: "bump-go"}, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(byCampaign) - 1; i >= 0; i-- {
+		e := byCampaign[i]
+		got = append(got, e.Actor+":"+e.Action+":"+e.Outcome)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("audit log of campaign bump-go:\n got %v\nwant %v", got, want)
+	}
 }
 
 func TestBadInputAndReplays(t *testing.T) {
@@ -336,6 +351,11 @@ func TestBadInputAndReplays(t *testing.T) {
 	}
 	w.Settle()
 	mustContain(t, "comment on a side branch", w.lastCommitReply(side), "❌", "is not on the default branch main")
+	// The refusal is audited under the campaign the command names.
+	if log, err := w.Store.APIAudit(w.ctx, store.AuditFilter{Campaign: "bump-go", Actor: "wanda"}, 10); err != nil || len(log) != 1 ||
+		log[0].Action != "approve" || log[0].Outcome != "refused" {
+		t.Fatalf("the refused approval on a side branch, by campaign: %+v %v", log, err)
+	}
 
 	// A commit comment in a repository that is not the control repository.
 	other, err := w.Fake.BranchSHA(w.ctx, "octo-org", "repo-0002", "main")
