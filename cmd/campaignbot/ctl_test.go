@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/palantir/go-githubapp/githubapp"
 
+	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/selection"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/handlers/api"
@@ -350,5 +351,113 @@ func TestTokensCreateBootstrapsTheAPI(t *testing.T) {
 	code, _, stderr = e.ctl(e.read, "list")
 	if code != 3 || !strings.Contains(stderr, "revoked") {
 		t.Fatalf("revoked reader: %d %s", code, stderr)
+	}
+}
+
+// scriptedControl is run control that changes the run's rows as the real
+// one does, then, a moment later, plays what the workers would do (then).
+type scriptedControl struct {
+	e    *ctlEnvT
+	then func(ctx context.Context)
+}
+
+func (c *scriptedControl) exec(sql string, args ...any) int64 {
+	tag, err := c.e.st.Pool().Exec(context.Background(), sql, args...)
+	if err != nil {
+		c.e.t.Error(err)
+	}
+	return tag.RowsAffected()
+}
+
+func (c *scriptedControl) later() {
+	if c.then != nil {
+		go func() {
+			time.Sleep(1200 * time.Millisecond)
+			c.then(context.Background())
+		}()
+	}
+}
+
+func (c *scriptedControl) Pause(_ context.Context, runID int64, actor, _ string) (bool, error) {
+	return c.exec(`UPDATE runs SET state = 'paused', paused_reason = $2, updated_at = now() WHERE id = $1 AND state = 'running'`, runID, "paused by @"+actor) == 1, nil
+}
+
+func (c *scriptedControl) Resume(_ context.Context, runID int64, _ string) (bool, error) {
+	ok := c.exec(`UPDATE runs SET state = 'running', paused_reason = NULL, updated_at = now() WHERE id = $1 AND state = 'paused'`, runID) == 1
+	c.later()
+	return ok, nil
+}
+
+func (c *scriptedControl) Retry(_ context.Context, runID int64, _, repository string) (int, error) {
+	n := c.exec(`UPDATE repo_tasks SET state = 'queued', error = NULL, updated_at = now() WHERE run_id = $1 AND state = 'failed' AND ($2 = '' OR repository = $2)`, runID, repository)
+	c.later()
+	return int(n), nil
+}
+
+func (c *scriptedControl) Cancel(context.Context, int64, string, string) (orchestrator.CancelResult, error) {
+	return orchestrator.CancelResult{}, errors.New("not scripted")
+}
+
+// TestCtlWaitFollowsTheRunToItsEnd: --wait follows a retry or a resume
+// until nothing is in flight and says how it ended: retried changesets
+// that failed again (exit 1), the run paused meanwhile (exit 1), or
+// --wait-timeout passing first (exit 7) — it never waits forever.
+func TestCtlWaitFollowsTheRunToItsEnd(t *testing.T) {
+	c := &scriptedControl{}
+	e := newCtlEnv(t, c)
+	c.e = e
+	settleAll := func(failAgain string) func(ctx context.Context) {
+		return func(ctx context.Context) {
+			c.exec(`UPDATE repo_tasks SET state = CASE WHEN repository = $2 THEN 'failed' ELSE 'published' END, updated_at = now()
+WHERE run_id = $1 AND state = 'queued'`, e.runID, failAgain)
+		}
+	}
+	task2 := e.tasks["acme/svc-0002"].String()
+
+	// The retried changeset fails again: exit 1, and which one is said.
+	c.then = settleAll("acme/svc-0002")
+	start := time.Now()
+	code, out, errOut := e.ctl(e.write, "retry", "bump-go", "--wait")
+	if code != exitFailed || !strings.Contains(out, "1 changeset(s) queued again") || !strings.Contains(out, "is running: 1 no_changes, 4 published, 1 failed") ||
+		!strings.Contains(errOut, "failed again: acme/svc-0002 "+task2) || !strings.Contains(errOut, "1 of 1 retried changeset(s) failed again") {
+		t.Fatalf("retry --wait, failing again: %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("retry --wait took %s", d)
+	}
+	// This time it works: exit 0.
+	c.then = settleAll("")
+	if code, out, errOut := e.ctl(e.write, "retry", "bump-go", "--wait", "--repo", "acme/svc-0002"); code != exitOK || !strings.Contains(out, "is running: 1 no_changes, 5 published") {
+		t.Fatalf("retry --wait, fixed: %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	// Nothing to retry: no waiting.
+	if code, out, _ := e.ctl(e.write, "retry", "bump-go", "--wait"); code != exitOK || !strings.Contains(out, "no failed changesets to retry") {
+		t.Fatalf("retry --wait with nothing failed: %d %s", code, out)
+	}
+
+	// A resumed run that pauses again while followed: exit 1 with the reason.
+	c.exec(`UPDATE repo_tasks SET state = 'queued' WHERE run_id = $1 AND repository = 'acme/svc-0001'`, e.runID)
+	if code, _, errOut := e.ctl(e.write, "pause", "bump-go"); code != exitOK {
+		t.Fatalf("pause: %d %s", code, errOut)
+	}
+	c.then = func(context.Context) {
+		c.exec(`UPDATE runs SET state = 'paused', paused_reason = 'paused automatically: 3 of 5 finished tasks failed' WHERE id = $1`, e.runID)
+	}
+	if code, _, errOut := e.ctl(e.write, "resume", "bump-go", "--wait"); code != exitFailed || !strings.Contains(errOut, "was paused while waiting: paused automatically: 3 of 5") {
+		t.Fatalf("resume --wait, paused again: %d %s", code, errOut)
+	}
+
+	// Work that does not move: --wait gives up after --wait-timeout, exit 7.
+	c.then = nil
+	start = time.Now()
+	code, _, errOut = e.ctl(e.write, "resume", "bump-go", "--wait", "--wait-timeout", "2s")
+	if code != exitWaitTimeout || !strings.Contains(errOut, "gave up waiting after 2s: run") || !strings.Contains(errOut, "1 changeset(s) in flight (1 queued") {
+		t.Fatalf("resume --wait of a run that does not move: %d %s", code, errOut)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Fatalf("--wait-timeout 2s took %s", d)
+	}
+	if code, _, _ := e.ctl(e.write, "resume", "bump-go", "--wait", "--wait-timeout", "0s"); code != exitUsage {
+		t.Fatalf("--wait-timeout 0s: exit %d", code)
 	}
 }
