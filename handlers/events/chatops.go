@@ -312,15 +312,25 @@ func (h *ChatOps) fillCampaign(ctx context.Context, cc *cmdCtx, cmd *chatops.Com
 	if runID == 0 {
 		runID = cc.runID
 	}
+	warn := func(err error) {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not find the campaign of a command for the audit log")
+	}
 	if runID == 0 && cc.taskPR != nil {
-		if t, ok, err := h.Store.TaskByPR(ctx, cc.taskPR.repo, cc.taskPR.number); err == nil && ok {
+		t, ok, err := h.Store.TaskByPR(ctx, cc.taskPR.repo, cc.taskPR.number)
+		if err != nil {
+			warn(err)
+		}
+		if ok {
 			runID = t.RunID
 		}
 	}
 	if runID != 0 {
-		if v, err := h.Store.LoadRunView(ctx, runID); err == nil {
-			o.campaign, o.runID = v.CampaignName, runID
+		v, err := h.Store.LoadRunView(ctx, runID)
+		if err != nil {
+			warn(err)
+			return
 		}
+		o.campaign, o.runID = v.CampaignName, runID
 		return
 	}
 	if cmd == nil {
@@ -338,7 +348,11 @@ func (h *ChatOps) fillCampaign(ctx context.Context, cc *cmdCtx, cmd *chatops.Com
 	if name == "" {
 		return
 	}
-	if c, ok, err := h.Store.CampaignByName(ctx, h.Control.FullName, name); err == nil && ok {
+	c, ok, err := h.Store.CampaignByName(ctx, h.Control.FullName, name)
+	if err != nil {
+		warn(err)
+	}
+	if ok {
 		o.campaign = c.Name
 	}
 }
