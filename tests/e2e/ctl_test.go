@@ -99,6 +99,7 @@ func (r ctlResult) String() string {
 type ctlCLI struct {
 	t     *testing.T
 	bin   string
+	home  string
 	url   string
 	token string
 }
@@ -116,7 +117,7 @@ func (c *ctlCLI) start(timeout time.Duration, args ...string) (wait func() ctlRe
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	full := append([]string{"ctl"}, args...)
 	cmd := exec.CommandContext(ctx, c.bin, full...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.t.TempDir(), "TMPDIR=" + os.TempDir(),
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.home, "TMPDIR=" + os.TempDir(),
 		"CAMPAIGN_API_URL=" + c.url, "CAMPAIGN_API_TOKEN=" + c.token}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -191,7 +192,8 @@ func (c *ctlCLI) waitStatus(what, name string, cond func(ctlStatus) bool) ctlSta
 	}
 }
 
-func contains(t *testing.T, what, text string, wants ...string) {
+// ctlContains fails the test (and goes on) for each want text lacks.
+func ctlContains(t *testing.T, what, text string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(text, w) {
@@ -200,8 +202,8 @@ func contains(t *testing.T, what, text string, wants ...string) {
 	}
 }
 
-// buildCampaignbot builds the real binary, as `make build` does.
-func buildCampaignbot(dir string) (string, error) {
+// ctlBuild builds the real campaignbot binary.
+func ctlBuild(dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -216,14 +218,14 @@ func buildCampaignbot(dir string) (string, error) {
 	return out, nil
 }
 
-// createToken runs `campaignbot tokens create` against the stack's
+// ctlCreateToken runs `campaignbot tokens create` against the stack's
 // database, as an operator bootstraps the API.
-func createToken(t *testing.T, bin, dbURL, name, scope string) string {
+func ctlCreateToken(t *testing.T, bin, dbURL, name, scope string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "tokens", "create", "--name", name, "--scope", scope, "--created-by", "e2e-operator")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DATABASE_URL=" + dbURL, "LOG_LEVEL=warn"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DATABASE_URL=" + dbURL, "CAMPAIGN_LOG_LEVEL=warn"}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
@@ -236,9 +238,9 @@ func createToken(t *testing.T, bin, dbURL, name, scope string) string {
 	return tok
 }
 
-// campaignPRs are the campaign's pull requests on GitHub, by repository.
-func (w *world) campaignPRs() map[string]githubfakePR {
-	out := map[string]githubfakePR{}
+// ctlPRs are the campaign's pull requests on GitHub, by repository.
+func ctlPRs(w *world) map[string]ctlPR {
+	out := map[string]ctlPR{}
 	for _, p := range w.demo.Projects {
 		for _, n := range w.Fake.PullRequests(demo.Org, p.Name) {
 			pr, err := w.Fake.PullRequest(demo.Org, p.Name, n)
@@ -246,19 +248,21 @@ func (w *world) campaignPRs() map[string]githubfakePR {
 				w.t.Fatal(err)
 			}
 			if strings.HasPrefix(pr.Head, spec.BranchPrefix) {
-				out[p.FullName()] = githubfakePR{state: pr.State, comments: pr.Comments}
+				out[p.FullName()] = ctlPR{state: pr.State, comments: pr.Comments}
 			}
 		}
 	}
 	return out
 }
 
-type githubfakePR struct {
+// ctlPR is what the test reads of a campaign pull request.
+type ctlPR struct {
 	state    string
 	comments []string
 }
 
-func openCount(prs map[string]githubfakePR) int {
+// ctlOpen counts the open ones.
+func ctlOpen(prs map[string]ctlPR) int {
 	n := 0
 	for _, pr := range prs {
 		if pr.state == "open" {
@@ -268,8 +272,8 @@ func openCount(prs map[string]githubfakePR) int {
 	return n
 }
 
-// go122 are the targets on Go 1.22, whose toolchain check fails.
-func go122(w *world) []string {
+// ctlFailing are the targets on Go 1.22, whose toolchain check fails.
+func ctlFailing(w *world) []string {
 	var out []string
 	for _, p := range w.demo.Projects {
 		if p.Targeted() && p.GoVersion == "1.22" {
@@ -280,7 +284,8 @@ func go122(w *world) []string {
 	return out
 }
 
-func inFlight(r api.Run) int {
+// ctlInFlight counts the run's changesets not yet settled (docs/api/cli.md, "Waiting").
+func ctlInFlight(r api.Run) int {
 	n := 0
 	for _, s := range []string{"pending", "queued", "running", "patch_ready", "publishing"} {
 		n += r.Counts[s]
@@ -307,7 +312,7 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	binc := make(chan built, 1)
 	binDir := t.TempDir()
 	go func() {
-		bin, err := buildCampaignbot(binDir)
+		bin, err := ctlBuild(binDir)
 		binc <- built{bin, err}
 	}()
 	w := newWorld(t, setup{repos: ctlRepos, specYAML: ctlSpecYAML})
@@ -317,12 +322,12 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	}
 	t.Logf("stack up and binary built in %s", time.Since(start).Round(time.Millisecond))
 
-	writeToken := createToken(t, b.bin, w.Config.DatabaseURL, "ctl-e2e", "write")
-	readToken := createToken(t, b.bin, w.Config.DatabaseURL, "ctl-reader", "read")
-	ctl := &ctlCLI{t: t, bin: b.bin, url: w.Server.URL, token: writeToken}
+	writeToken := ctlCreateToken(t, b.bin, w.Config.DatabaseURL, "ctl-e2e", "write")
+	readToken := ctlCreateToken(t, b.bin, w.Config.DatabaseURL, "ctl-reader", "read")
+	ctl := &ctlCLI{t: t, bin: b.bin, home: t.TempDir(), url: w.Server.URL, token: writeToken}
 	reader := ctl.as(readToken)
 	const name = ctlSpecName
-	failing := go122(w)
+	failing := ctlFailing(w)
 	changed := len(w.demo.Changed()) - len(failing)
 	targeted := len(w.demo.Targeted())
 
@@ -336,8 +341,8 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	if err := os.WriteFile(badPath, []byte(strings.Replace(ctlSpecYAML, "maxOpenPRs: 500", "maxOpenPRs: 0", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	contains(t, "validate", ctl.expect(0, "validate", specPath).stdout, "1 spec file(s) valid")
-	contains(t, "validate of a bad spec", ctl.expect(1, "validate", badPath).stdout, "bad.yaml:", "maxOpenPRs")
+	ctlContains(t, "validate", ctl.expect(0, "validate", specPath).stdout, "1 spec file(s) valid")
+	ctlContains(t, "validate of a bad spec", ctl.expect(1, "validate", badPath).stdout, "bad.yaml:", "maxOpenPRs")
 	var plan api.PlanPreview
 	ctl.json(&plan, "plan", specPath)
 	if !plan.Valid || plan.Name != name || plan.Change != "added" || plan.Targets == nil ||
@@ -350,12 +355,12 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 		t.Errorf("plan exclusions: %+v", plan.Targets.Excluded)
 	}
 	// A read token may plan: it changes nothing.
-	contains(t, "plan", reader.expect(0, "plan", specPath, "--show", "3").stdout,
+	ctlContains(t, "plan", reader.expect(0, "plan", specPath, "--show", "3").stdout,
 		"campaign "+name+": new", fmt.Sprintf("targets: %d repositories", targeted), "octo-org/api-gateway", "… and 7 more")
-	contains(t, "plan of a bad spec", ctl.expect(1, "plan", badPath).stdout, "campaigns/"+name+".yaml:", "invalid, nothing planned")
+	ctlContains(t, "plan of a bad spec", ctl.expect(1, "plan", badPath).stdout, "campaigns/"+name+".yaml:", "invalid, nothing planned")
 	ctl.expect(2, "plan", filepath.Join(dir, "missing.yaml"))
-	contains(t, "list before the merge", ctl.expect(0, "list").stdout, "no campaigns yet")
-	contains(t, "status before the merge", ctl.expect(4, "status", name).stderr, `no campaign named "`+name+`"`)
+	ctlContains(t, "list before the merge", ctl.expect(0, "list").stdout, "no campaigns yet")
+	ctlContains(t, "status before the merge", ctl.expect(4, "status", name).stderr, `no campaign named "`+name+`"`)
 
 	// On GitHub, as people: the proposal, its plan check, the maintainer's approval and merge.
 	check := w.propose()
@@ -369,11 +374,11 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	if len(camps) != 1 || camps[0].Name != name || camps[0].LatestVersion != 1 || camps[0].LatestRun == nil || camps[0].LatestRun.ID != runID {
 		t.Fatalf("list -o json: %+v", camps)
 	}
-	contains(t, "list", ctl.expect(0, "list").stdout, "NAME", name, fmt.Sprint(runID))
+	ctlContains(t, "list", ctl.expect(0, "list").stdout, "NAME", name, fmt.Sprint(runID))
 
 	// Pause as soon as the first pull request is open: the later waves are held.
 	w.waitUntil("the first pull request", func() (bool, string) {
-		n := openCount(w.campaignPRs())
+		n := ctlOpen(ctlPRs(w))
 		return n > 0, fmt.Sprintf("%d open", n)
 	})
 	var paused api.ActionResult
@@ -385,8 +390,8 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	held := ctl.waitStatus("the tasks in flight at the pause to settle", name, func(s ctlStatus) bool {
 		return s.Run.Counts["running"]+s.Run.Counts["publishing"] == 0
 	})
-	prs := w.campaignPRs()
-	t.Logf("held by the pause: %v, %d pull requests open", held.Run.Counts, openCount(prs))
+	prs := ctlPRs(w)
+	t.Logf("held by the pause: %v, %d pull requests open", held.Run.Counts, ctlOpen(prs))
 	if waiting := held.Run.Counts["pending"] + held.Run.Counts["queued"] + held.Run.Counts["patch_ready"]; waiting == 0 || held.Run.State != "paused" {
 		t.Fatalf("the pause holds nothing: %s %v", held.Run.State, held.Run.Counts)
 	}
@@ -396,11 +401,11 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 		if !maps.Equal(now.Run.Counts, held.Run.Counts) || now.Run.State != "paused" {
 			t.Fatalf("the paused run moved: %v -> %s %v", held.Run.Counts, now.Run.State, now.Run.Counts)
 		}
-		if got := w.campaignPRs(); len(got) != len(prs) || openCount(got) != openCount(prs) {
+		if got := ctlPRs(w); len(got) != len(prs) || ctlOpen(got) != ctlOpen(prs) {
 			t.Fatalf("GitHub got pull requests while paused: %d, then %d", len(prs), len(got))
 		}
 	}
-	contains(t, "status of the paused run", ctl.expect(0, "status", name).stdout,
+	ctlContains(t, "status of the paused run", ctl.expect(0, "status", name).stdout,
 		fmt.Sprintf("run %d (spec version 1) · PAUSED", runID),
 		"paused: paused by @api:ctl-e2e: reading the first pull requests (campaignbot ctl resume "+name+")")
 	var again api.ActionResult
@@ -408,20 +413,20 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	if again.Changed || again.Run.State != "paused" {
 		t.Fatalf("pausing a paused run: %+v", again)
 	}
-	contains(t, "pause with a read token", reader.expect(3, "pause", name).stderr, "needs a write token")
+	ctlContains(t, "pause with a read token", reader.expect(3, "pause", name).stderr, "needs a write token")
 
 	// Resume and follow the run until nothing is in flight: every wave ran.
 	r := ctl.start(2*time.Minute, "resume", name, "--wait", "--wait-timeout", "90s")()
 	if r.code != 0 {
 		t.Fatalf("resume --wait:\n%s", r)
 	}
-	contains(t, "resume --wait", r.stdout, fmt.Sprintf("run %d of %s: resume (was paused, now running)", runID, name), fmt.Sprintf("run %d is running", runID))
+	ctlContains(t, "resume --wait", r.stdout, fmt.Sprintf("run %d of %s: resume (was paused, now running)", runID, name), fmt.Sprintf("run %d is running", runID))
 	done := ctl.status(name)
-	if c := done.Run.Counts; inFlight(done.Run) != 0 || c["failed"] != len(failing) || c["published"] != changed || c["no_changes"] != 1 || done.Run.Total != targeted {
+	if c := done.Run.Counts; ctlInFlight(done.Run) != 0 || c["failed"] != len(failing) || c["published"] != changed || c["no_changes"] != 1 || done.Run.Total != targeted {
 		t.Fatalf("after resume --wait: %s %v", done.Run.State, c)
 	}
-	if prs := w.campaignPRs(); len(prs) != changed || openCount(prs) != changed {
-		t.Fatalf("%d campaign pull requests (%d open) on GitHub, want %d", len(prs), openCount(prs), changed)
+	if prs := ctlPRs(w); len(prs) != changed || ctlOpen(prs) != changed {
+		t.Fatalf("%d campaign pull requests (%d open) on GitHub, want %d", len(prs), ctlOpen(prs), changed)
 	}
 
 	// The failed changesets, their task ids and the failing step's output.
@@ -438,12 +443,12 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 		t.Fatalf("changesets --state failed: %v, want %v", failedRepos, failing)
 	}
 	out := ctl.expect(0, "changesets", name, "--state", "failed").stdout
-	contains(t, "changesets --state failed", out, fmt.Sprintf("%d changeset(s) of run %d", len(failing), runID), failed[0].ID, failing[0])
-	contains(t, "status with failures", ctl.expect(0, "status", name).stdout,
+	ctlContains(t, "changesets --state failed", out, fmt.Sprintf("%d changeset(s) of run %d", len(failing), runID), failed[0].ID, failing[0])
+	ctlContains(t, "status with failures", ctl.expect(0, "status", name).stdout,
 		fmt.Sprintf("failed (%d):", len(failing)), failed[0].ID, "logs: campaignbot ctl logs TASK")
 	logs := ctl.expect(0, "logs", failed[0].ID)
-	contains(t, "logs", logs.stdout, "go.mod pins go 1.22: upgrade it by hand before Go 1.26")
-	contains(t, "logs' stderr", logs.stderr, failing[0]+" · failed")
+	ctlContains(t, "logs", logs.stdout, "go.mod pins go 1.22: upgrade it by hand before Go 1.26")
+	ctlContains(t, "logs' stderr", logs.stderr, failing[0]+" · failed")
 	var logsJSON api.Logs
 	ctl.json(&logsJSON, "logs", failed[0].ID)
 	if logsJSON.TaskID != failed[0].ID || !strings.Contains(logsJSON.LogTail, "go.mod pins go 1.22") {
@@ -458,8 +463,8 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("retry --wait of changesets that fail again: want exit 1\n%s", r)
 	}
-	contains(t, "retry --wait", r.stdout, fmt.Sprintf("%d changeset(s) queued again", len(failing)))
-	contains(t, "retry --wait", r.stderr, fmt.Sprintf("%d of %d retried changeset(s) failed again", len(failing), len(failing)))
+	ctlContains(t, "retry --wait", r.stdout, fmt.Sprintf("%d changeset(s) queued again", len(failing)))
+	ctlContains(t, "retry --wait", r.stderr, fmt.Sprintf("%d of %d retried changeset(s) failed again", len(failing), len(failing)))
 	var retried []api.Changeset
 	ctl.json(&retried, "changesets", name, "--state", "failed")
 	for _, c := range retried {
@@ -474,14 +479,14 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	// Cancel, with a live dashboard watching: the open pull requests are
 	// closed with a comment on GitHub and the watch ends with the run.
 	watch := ctl.start(2*time.Minute, "status", name, "--watch", "--interval", "1s")
-	contains(t, "cancel without --yes", ctl.expect(2, "cancel", name).stderr, "--yes")
+	ctlContains(t, "cancel without --yes", ctl.expect(2, "cancel", name).stderr, "--yes")
 	var cancelled api.ActionResult
 	ctl.json(&cancelled, "cancel", name, "--yes", "--reason", "superseded by go-1-27")
 	if !cancelled.Changed || cancelled.ClosingPRs != changed || cancelled.Run.State != "cancelled" {
 		t.Fatalf("cancel -o json: %+v", cancelled)
 	}
 	w.waitUntil("every campaign pull request closed with a comment", func() (bool, string) {
-		prs := w.campaignPRs()
+		prs := ctlPRs(w)
 		for repo, pr := range prs {
 			if pr.state != "closed" || len(pr.comments) == 0 {
 				return false, fmt.Sprintf("%s: %s, %d comments", repo, pr.state, len(pr.comments))
@@ -489,7 +494,7 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 		}
 		return len(prs) == changed, fmt.Sprintf("%d pull requests", len(prs))
 	})
-	for repo, pr := range w.campaignPRs() {
+	for repo, pr := range ctlPRs(w) {
 		last := pr.comments[len(pr.comments)-1]
 		if !strings.Contains(last, "**"+name+"** was cancelled (cancelled by @api:ctl-e2e: superseded by go-1-27)") {
 			t.Errorf("%s: closing comment %q", repo, last)
@@ -504,8 +509,8 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 		t.Fatalf("after cancel: %+v", final.Run)
 	}
 	// A cancelled run refuses what its state forbids (409: exit 5).
-	contains(t, "pause of a cancelled run", ctl.expect(5, "pause", name).stderr, "nothing to pause")
-	contains(t, "retry of a cancelled run", ctl.expect(5, "retry", name).stderr, "cancelled")
+	ctlContains(t, "pause of a cancelled run", ctl.expect(5, "pause", name).stderr, "nothing to pause")
+	ctlContains(t, "retry of a cancelled run", ctl.expect(5, "retry", name).stderr, "cancelled")
 
 	// The audit log: every action, with the token's name as the actor.
 	var entries []api.AuditEntry
@@ -532,7 +537,7 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("audit --campaign %s:\n got %q\nwant %q", name, got, want)
 	}
-	contains(t, "audit", ctl.expect(0, "audit", "--campaign", name).stdout, "ACTOR", "api:ctl-e2e", "cancel", "superseded by go-1-27", fmt.Sprintf("run:%d", runID))
+	ctlContains(t, "audit", ctl.expect(0, "audit", "--campaign", name).stdout, "ACTOR", "api:ctl-e2e", "cancel", "superseded by go-1-27", fmt.Sprintf("run:%d", runID))
 	var byReader []api.AuditEntry
 	ctl.json(&byReader, "audit", "--actor", "api:ctl-reader")
 	if len(byReader) != 1 || byReader[0].Action != "pause" || byReader[0].Outcome != "refused" {
@@ -555,6 +560,6 @@ func TestCtlDrivesARunThroughTheAPI(t *testing.T) {
 	}
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
-	contains(t, "an unreachable server", ctl.expect(6, "list", "--server", dead, "--timeout", "1s").stderr, "cannot reach the API")
+	ctlContains(t, "an unreachable server", ctl.expect(6, "list", "--server", dead, "--timeout", "1s").stderr, "cannot reach the API")
 	t.Logf("ctl drove run %d end to end in %s", runID, time.Since(start).Round(time.Millisecond))
 }
