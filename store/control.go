@@ -349,10 +349,12 @@ WHERE id = $1 AND state = 'paused'`, runID)
 	return tag.RowsAffected() == 1, nil
 }
 
-// RekeyTask gives a task a new dedupe key (its queue task id) so work
-// that ended in the dead-letter queue under the old key can run again.
-func (s *Store) RekeyTask(ctx context.Context, id uuid.UUID, key string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE repo_tasks SET dedupe_key = $2 WHERE id = $1`, id, key); err != nil {
+// RekeyTask gives a requeued task a new dedupe key (its queue task id) so
+// work that ended in the dead-letter queue under the old key can run
+// again, and, when baseSHA is set, the commit to execute on (a retry runs
+// on the base branch's current head).
+func (s *Store) RekeyTask(ctx context.Context, id uuid.UUID, key, baseSHA string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE repo_tasks SET dedupe_key = $2, base_sha = COALESCE(NULLIF($3, ''), base_sha) WHERE id = $1`, id, key, baseSHA); err != nil {
 		return fmt.Errorf("rekey repo task %s: %w", id, err)
 	}
 	return nil

@@ -26,7 +26,7 @@ type ControlStore interface {
 	CancelRun(ctx context.Context, runID int64, reason string) (bool, []store.RepoTask, error)
 	TasksInStates(ctx context.Context, runID int64, states ...string) ([]store.RepoTask, error)
 	RequeueFailedTasks(ctx context.Context, runID int64, repository string) ([]store.RepoTask, error)
-	RekeyTask(ctx context.Context, id uuid.UUID, key string) error
+	RekeyTask(ctx context.Context, id uuid.UUID, key, baseSHA string) error
 	GetRepoTask(ctx context.Context, id uuid.UUID) (store.RepoTask, error)
 	LoadTaskContext(ctx context.Context, t store.RepoTask) (store.TaskContext, error)
 	SetTaskState(ctx context.Context, id uuid.UUID, from []string, state, reason string) (bool, error)
@@ -178,7 +178,7 @@ func (c *Control) Retry(ctx context.Context, runID int64, actor, repository stri
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for _, t := range tasks {
 		key := DedupeKey(run.CampaignID, t.Repository, int(run.SpecVersionID), "retry", stamp)
-		if err := c.cfg.Store.RekeyTask(ctx, t.ID, key); err != nil {
+		if err := c.cfg.Store.RekeyTask(ctx, t.ID, key, c.currentBase(ctx, run.InstallationID, t)); err != nil {
 			return 0, err
 		}
 		if run.State == store.RunPaused {
@@ -190,6 +190,22 @@ func (c *Control) Retry(ctx context.Context, runID int64, actor, repository stri
 	}
 	zerolog.Ctx(ctx).Info().Int64("run_id", runID).Str("actor", actor).Int("tasks", len(tasks)).Msg("failed tasks retried")
 	return len(tasks), c.update(ctx, runID)
+}
+
+// currentBase reads the head of a retried task's base branch: the cause
+// of a failure is often fixed in the repository, and a retry on the old
+// commit would fail the same way. "" (keep the old commit) when there is
+// no reader or GitHub does not answer; the retry still runs.
+func (c *Control) currentBase(ctx context.Context, installationID int64, t store.RepoTask) string {
+	if c.cfg.Heads == nil || t.BaseBranch == "" {
+		return ""
+	}
+	head, err := c.cfg.Heads.BranchHead(ctx, installationID, t.Repository, t.BaseBranch)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str("repository", t.Repository).Msg("could not read the base branch's head; retrying on the commit the task ran on")
+		return ""
+	}
+	return head
 }
 
 // CancelResult says what Cancel did.

@@ -46,7 +46,7 @@ type executor struct {
 	mu       sync.Mutex
 	order    []string
 	hold     map[string]chan struct{}
-	fail     func(repo string) error
+	fail     func(req runner.Request) error
 	noChange bool
 }
 
@@ -63,7 +63,7 @@ func (e *executor) Execute(ctx context.Context, req runner.Request) (*runner.Res
 		}
 	}
 	if fail != nil {
-		if err := fail(req.Repository); err != nil {
+		if err := fail(req); err != nil {
 			return nil, err
 		}
 	}
@@ -251,8 +251,8 @@ func TestFailureRatePausesThenRetryAndResumeFinish(t *testing.T) {
 	}
 	// Repositories 6-8 are still running when the rate is reached.
 	gate := make(chan struct{})
-	exec := &executor{noChange: true, hold: map[string]chan struct{}{}, fail: func(repo string) error {
-		if _, ok := failing.Load(repo); ok {
+	exec := &executor{noChange: true, hold: map[string]chan struct{}{}, fail: func(req runner.Request) error {
+		if _, ok := failing.Load(req.Repository); ok {
 			return &runner.StepError{Step: "touch", ExitCode: 1, LogTail: "no such file"}
 		}
 		return nil
@@ -344,6 +344,42 @@ func TestResumeReleasesAWaveDueWhilePaused(t *testing.T) {
 	w.WaitFor("the second wave to run and the run to complete", func() bool { return w.runState() == store.RunCompleted })
 	if st := w.states(); st[store.TaskNoChanges] != 4 {
 		t.Fatalf("states %v", st)
+	}
+}
+
+// A retry runs on the base branch's current head: the cause of a failure
+// fixed in the repository is picked up.
+func TestRetryRunsOnTheCurrentBase(t *testing.T) {
+	var broken sync.Map // repository -> the base commit it fails on
+	exec := &executor{fail: func(req runner.Request) error {
+		if sha, ok := broken.Load(req.Repository); ok && sha == req.BaseSHA {
+			return &runner.StepError{Step: "touch", ExitCode: 1, LogTail: "HELLO: read-only file system"}
+		}
+		return nil
+	}}
+	gate := make(chan struct{})
+	exec.hold = map[string]chan struct{}{"octo-org/repo-0002": gate}
+	w := newWorld(t, 2, baseSpec, exec)
+	old, err := w.Fake.BranchSHA(w.ctx, "octo-org", "repo-0002", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Store("octo-org/repo-0002", old)
+	close(gate)
+	w.WaitFor("repo-0002 to fail", func() bool { return w.states()[store.TaskFailed] == 1 })
+	// The repository's owners fix the cause on main.
+	fixed, err := w.Fake.PushCommit(w.ctx, "octo-org", "repo-0002", "main", "owner", "fix permissions", map[string]string{"FIX": "1\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.control.Retry(w.ctx, w.run.ID, "alice", "octo-org/repo-0002"); err != nil || n != 1 {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+	w.WaitFor("both PRs", func() bool { return w.states()[store.TaskPublished] == 2 })
+	for _, tk := range w.tasks() {
+		if tk.Repository == "octo-org/repo-0002" && tk.BaseSHA != fixed {
+			t.Fatalf("the retry ran on %s, main is %s", tk.BaseSHA, fixed)
+		}
 	}
 }
 
