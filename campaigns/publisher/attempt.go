@@ -111,7 +111,7 @@ func (a *attempt) decide(ctx context.Context, lk *lookup, head string) (*plan, e
 		return nil, &Permanent{Reason: ReasonInvalidInput, Detail: err.Error()}
 	}
 	overwrite := in.Spec.WithDefaults().Drift.HumanEdits == spec.HumanEditsOverwrite
-	decideCommit(pl, in, findBranch(lk.Branches, pl.branch), lk.BaseBlobs, overwrite)
+	decideCommit(pl, in, findBranch(lk.Branches, pl.branch), lk.BaseBlobs, lk.BaseHead, overwrite)
 	if pl.humanEdited {
 		return nil, &Permanent{Reason: ReasonHumanEdited, Detail: pl.branch}
 	}

@@ -23,7 +23,7 @@
 //
 // Publishing is idempotent: every attempt starts from the Lookup, so a retry
 // after a crash at any point finishes the job instead of repeating it, an
-// unchanged patch writes nothing, and a new spec version updates the pull
+// unchanged patch on the same base writes nothing, and a new spec version updates the pull
 // request in place (see docs/adrs/ADR-20261127-branch-naming.md).
 //
 // Throttles live in Redis and are shared by every worker: per installation
@@ -73,8 +73,10 @@
 //     workers' clocks must agree to within a second or so (NTP); GitHub's
 //     retry-after covers the rest.
 //   - The unchanged check compares the patch hash recorded in the branch
-//     head's commit trailer. A same patch on a moved base is left alone:
-//     the pull request's diff already is the patch.
+//     head's commit trailer and the head's parent. A same patch made on the
+//     base branch's current head, newer than the branch's base (a rebase),
+//     rewrites the branch on it, so the pull request is not left behind; a
+//     result made on an older base never moves the branch back.
 //   - A draft flag changed by a later spec version is not applied to an
 //     open pull request (a warning says so).
 //   - Every Redis key carries one hash tag (Config.KeyPrefix), so the

@@ -97,6 +97,53 @@ func TestPublishUnchangedMakesNoWrites(t *testing.T) {
 	}
 }
 
+// The same patch made again on a base that moved (a rebase) rewrites the
+// branch as the new base + one commit; published again it writes nothing,
+// and a result made on the old base never moves the branch back.
+func TestPublishSamePatchOnMovedBaseRebases(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	repo := e.repo(0)
+	owner, name := split(repo)
+	old := e.baseSHA(repo)
+	r1 := result(old, textChange("module x\n\ngo 1.26\n"))
+	first, err := e.publish(e.input(repo, 1, r1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fake.PushCommit(e.ctx, owner, name, "main", "alice", "unrelated", map[string]string{"ONCALL.md": "rota\n"}); err != nil {
+		t.Fatal(err)
+	}
+	r2 := result(e.baseSHA(repo), textChange("module x\n\ngo 1.26\n"))
+	if r2.PatchHash != r1.PatchHash {
+		t.Fatal("the test needs the same patch on both bases")
+	}
+	in := e.input(repo, 1, r2)
+	in.ExistingPR = &ExistingPR{Number: first.PRNumber, NodeID: first.PRNodeID, Branch: first.Branch}
+	e.fake.ResetStats()
+	out, err := e.publish(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Git Data: tree, commit, forced ref update.
+	if st := e.fake.Stats(); out.Action != Updated || out.HeadSHA == first.HeadSHA || st.Categories["content-creating"] != 3 {
+		t.Errorf("rebase: action %s head %s (was %s), stats %v", out.Action, out.HeadSHA, first.HeadSHA, st.Categories)
+	}
+	e.checkPR(repo, 1, r2, out) // one commit on the new base, the patch's tree
+	if got, err := e.fake.FileContent(e.ctx, owner, name, out.Branch, "ONCALL.md"); err != nil || got != "rota\n" {
+		t.Errorf("the new base's file on the branch: %q %v", got, err)
+	}
+	for _, r := range []*runner.Result{r2, r1} {
+		e.fake.ResetStats()
+		again, err := e.publish(e.input(repo, 1, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := e.fake.Stats(); again.Action != Unchanged || again.HeadSHA != out.HeadSHA || st.Categories["content-creating"] != 0 {
+			t.Errorf("publish on base %s after the rebase: action %s head %s, stats %v", r.BaseSHA[:7], again.Action, again.HeadSHA, st.Categories)
+		}
+	}
+}
+
 // A new spec version updates the pull request in place: same branch (the
 // one version 1 opened), one new commit on the base, new title and body.
 func TestPublishNewVersionUpdatesInPlace(t *testing.T) {

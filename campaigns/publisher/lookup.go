@@ -34,6 +34,9 @@ type branchState struct {
 	Head    string
 	Message string
 	Tree    string
+	// Parent is the head commit's first parent: the base the campaign's
+	// commit was made on ("" for a root commit).
+	Parent string
 }
 
 type prState struct {
@@ -75,7 +78,7 @@ func lookupQuery(labels, users, blobs []string) string {
     id url isArchived
     baseRef: ref(qualifiedName: $base) { target { oid } }
     baseCommit: object(oid: $baseOid) { ... on Commit { tree { oid } } }
-    branches: refs(refPrefix: $prefix, first: 20) { nodes { name prefix target { oid ... on Commit { message tree { oid } } } } }
+    branches: refs(refPrefix: $prefix, first: 20) { nodes { name prefix target { oid ... on Commit { message tree { oid } parents(first: 1) { nodes { oid } } } } } }
     pulls: pullRequests(headRefName: $head, states: [OPEN, CLOSED, MERGED], last: 5) { nodes { ...PR } }
 `)
 	for i := range labels {
@@ -219,6 +222,11 @@ func (p *Publisher) runLookup(ctx context.Context, a *attempt, head string) (*lo
 						Tree    *struct {
 							OID string `json:"oid"`
 						} `json:"tree"`
+						Parents *struct {
+							Nodes []struct {
+								OID string `json:"oid"`
+							} `json:"nodes"`
+						} `json:"parents"`
 					} `json:"target"`
 				} `json:"nodes"`
 			} `json:"branches"`
@@ -269,6 +277,9 @@ func (p *Publisher) runLookup(ctx context.Context, a *attempt, head string) (*lo
 		b := branchState{Name: full, Head: n.Target.OID, Message: n.Target.Message}
 		if n.Target.Tree != nil {
 			b.Tree = n.Target.Tree.OID
+		}
+		if ps := n.Target.Parents; ps != nil && len(ps.Nodes) > 0 {
+			b.Parent = ps.Nodes[0].OID
 		}
 		lk.Branches = append(lk.Branches, b)
 	}

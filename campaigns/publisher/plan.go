@@ -89,8 +89,9 @@ func (pl *plan) units() int {
 	return n
 }
 
-// decideCommit fills the branch and commit part of the plan.
-func decideCommit(pl *plan, in *Input, b *branchState, baseBlobs map[string]string, overwrite bool) {
+// decideCommit fills the branch and commit part of the plan. baseHead is
+// the base branch's current head.
+func decideCommit(pl *plan, in *Input, b *branchState, baseBlobs map[string]string, baseHead string, overwrite bool) {
 	res := in.Result
 	easy := simple(res)
 	switch {
@@ -102,7 +103,7 @@ func decideCommit(pl *plan, in *Input, b *branchState, baseBlobs map[string]stri
 	default:
 		patch, ours := madeBy(b.Message, in.CampaignID)
 		switch {
-		case ours && patch == res.PatchHash:
+		case ours && patch == res.PatchHash && !rebased(b, res, baseHead):
 			pl.head = b.Head
 		case b.Head == res.BaseSHA:
 			// A crash after createRef: the branch exists, the commit not.
@@ -121,6 +122,17 @@ func decideCommit(pl *plan, in *Input, b *branchState, baseBlobs map[string]stri
 	if pl.gitData {
 		pl.binaryBlobs = len(dedupeBinary(res.Changed, baseBlobs))
 	}
+}
+
+// rebased says the same patch was made on a newer base than the branch's
+// (drift.baseChanged: rebase, /campaign rebase): the branch is rewritten
+// on that base, or the pull request would stay behind — unmergeable where
+// branch protection wants branches up to date, its CI never run on the
+// new base — while the task records a base the branch is not built on.
+// Only a result made on the base branch's current head moves the branch:
+// an older result never moves it back.
+func rebased(b *branchState, res *runner.Result, baseHead string) bool {
+	return b.Parent != "" && b.Parent != res.BaseSHA && res.BaseSHA == baseHead
 }
 
 // decidePR fills the pull-request and decoration part of the plan.
