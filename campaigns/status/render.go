@@ -75,11 +75,14 @@ type Throttle struct {
 func Render(v store.RunView, th *Throttle) Dashboard {
 	d := Dashboard{Name: "campaign: " + v.CampaignName}
 	counts := map[string]int{}
-	done := 0
+	done, prs := 0, 0
 	for _, t := range v.Tasks {
 		counts[t.State]++
 		if doneTaskStates[t.State] {
 			done++
+		}
+		if t.PRNumber > 0 || t.State == store.TaskMerged {
+			prs++
 		}
 	}
 	total := len(v.Tasks)
@@ -97,6 +100,11 @@ func Render(v store.RunView, th *Throttle) Dashboard {
 		d.Status = "in_progress"
 	}
 	d.Title = fmt.Sprintf("%s: %d/%d repositories done", v.Run.State, done, total)
+	if prs > 0 {
+		// An open pull request is done for the rollout, not for the
+		// campaign: the headline also says how many have landed.
+		d.Title += fmt.Sprintf(", %d/%d pull requests merged", counts[store.TaskMerged], prs)
+	}
 	if v.VerifiedAt != nil {
 		// Done means landed: the headline is where the change is now in the
 		// default branch, whoever merged it (reconciler verification).
