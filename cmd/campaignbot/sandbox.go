@@ -14,7 +14,7 @@ import (
 
 // runSandbox plays the life of a campaign against githubfake in this
 // process (cmd/campaignbot/internal/sandbox); exit status 1 when the
-// story did not end as it predicted.
+// story did not end as it predicted, 2 when --spec is not a valid spec.
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,7 +42,10 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		o.Spec, o.SpecName = data, *specFile
 	}
 	err := sandbox.Run(ctx, o)
-	if errors.Is(err, sandbox.ErrMismatch) {
+	switch {
+	case errors.Is(err, sandbox.ErrInvalidSpec):
+		return exitError{2, err}
+	case errors.Is(err, sandbox.ErrMismatch):
 		return exitError{1, err}
 	}
 	return err

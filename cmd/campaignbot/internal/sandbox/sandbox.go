@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/campaignbot/campaignbot/app"
+	"github.com/campaignbot/campaignbot/campaigns/spec"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/demo"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
@@ -57,6 +58,11 @@ type Options struct {
 
 // ErrMismatch: the story did not end the way it predicted.
 var ErrMismatch = errors.New("the story did not end as predicted")
+
+// ErrInvalidSpec: the spec to propose is not a valid campaign spec; the
+// story does not start (its diagnostics are printed, as ctl validate
+// prints them).
+var ErrInvalidSpec = errors.New("not a valid campaign spec")
 
 // webhookSecret signs the fake's deliveries to the app.
 const webhookSecret = "sandbox-webhook-secret"
@@ -114,12 +120,17 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	s := &Sandbox{opts: o, n: newNarrator(o.Out, live)}
+	// Checked before anything starts: a typo in --spec costs no world.
+	sp, err := checkSpec(s.n, o.SpecName, o.Spec)
+	if err != nil {
+		return err
+	}
 	defer s.close()
 	if err := s.start(ctx); err != nil {
 		return err
 	}
-	st := newStory(s)
-	err := st.play(ctx)
+	st := newStory(s, sp)
+	err = st.play(ctx)
 	st.figures(time.Since(start))
 	if err == nil {
 		err = st.verdict()
@@ -133,6 +144,25 @@ func Run(ctx context.Context, o Options) error {
 		<-ctx.Done()
 	}
 	return err
+}
+
+// checkSpec parses the spec the story will propose and prints its
+// problems, one file:line:col: message each.
+func checkSpec(n *narrator, name string, data []byte) (*spec.Spec, error) {
+	sp, diags := spec.Parse(name, data)
+	if sp != nil && !diags.HasErrors() {
+		return sp, nil
+	}
+	errs := diags.Errors()
+	n.Plain("%s is not a valid campaign spec (docs/api/spec.md):", name)
+	for _, d := range errs.Strings() {
+		n.Say("%s", d)
+	}
+	first := ""
+	if len(errs) > 0 {
+		first = ", the first: " + errs.Strings()[0]
+	}
+	return nil, fmt.Errorf("%w: %s has %d problems%s", ErrInvalidSpec, name, len(errs), first)
 }
 
 func (s *Sandbox) start(ctx context.Context) error {
@@ -184,6 +214,9 @@ func (s *Sandbox) start(ctx context.Context) error {
 	cfg.Worker.Concurrency = 8
 	cfg.Worker.ShutdownTimeout = 2 * time.Second
 	cfg.Worker.SweepInterval = 5 * time.Second
+	// A base move is acted on after the base has been quiet this long
+	// (production: 2 minutes); the story shows a rebase within seconds.
+	cfg.Reconcile.DriftDebounce = 2 * time.Second
 	cfg.Runner.Executor = "local"
 	cfg.Runner.GitURL = s.fake.GitURL()
 	cfg.Runner.ArtifactDir = filepath.Join(dir, "artifacts")

@@ -25,6 +25,7 @@ type story struct {
 	name   string
 	path   string
 	needs  bool // the spec needs approval
+	drift  spec.Drift
 	sample bool // the sample spec on the demo world: outcomes known per repository
 
 	mismatches []string
@@ -34,18 +35,36 @@ type story struct {
 
 	statsAtMerge   githubfake.Stats
 	statsPublished githubfake.Stats
-	published      int
-	acted          people
+	// statsReacted and statsFollowed frame what following the people's
+	// reactions cost.
+	statsReacted  githubfake.Stats
+	statsFollowed githubfake.Stats
+	published     int
+	acted         people
 }
 
 // people is what the simulated people did to the campaign's pull requests.
 type people struct {
 	merged, closed []store.RepoTask
 	edited, moved  []store.RepoTask
+	// personal: repository -> the person's commit on the campaign branch;
+	// newBase: repository -> the base branch's new head; files: repository
+	// -> the paths the campaign's commit changed before the base moved.
+	personal map[string]string
+	newBase  map[string]string
+	files    map[string][]string
+	// at is when they acted; followed how long the app took to show all
+	// of it in its database.
+	at       time.Time
+	followed time.Duration
 }
 
-func newStory(s *Sandbox) *story {
-	return &story{s: s, n: s.n}
+func newStory(s *Sandbox, sp *spec.Spec) *story {
+	st := &story{s: s, n: s.n, name: sp.Name, path: "campaigns/" + sp.Name + ".yaml"}
+	st.needs = sp.WithDefaults().Rollout.Approval != spec.ApprovalNone
+	st.drift = sp.WithDefaults().Drift
+	st.sample = bytes.Equal(s.opts.Spec, specs.Sandbox)
+	return st
 }
 
 // expect records a mismatch between the prediction and what happened.
@@ -59,20 +78,6 @@ func (st *story) expect(ok bool, format string, args ...any) bool {
 }
 
 func (st *story) play(ctx context.Context) error {
-	s := st.s
-	sp, diags := spec.Parse(s.opts.SpecName, s.opts.Spec)
-	if sp == nil || sp.Name == "" {
-		st.n.Plain("\n%s does not parse as a campaign spec:", s.opts.SpecName)
-		for _, d := range diags.Strings() {
-			st.n.Say("%s", d)
-		}
-		return fmt.Errorf("%w: the spec does not parse", ErrMismatch)
-	}
-	st.name = sp.Name
-	st.path = "campaigns/" + sp.Name + ".yaml"
-	st.needs = sp.WithDefaults().Rollout.Approval != spec.ApprovalNone
-	st.sample = bytes.Equal(s.opts.Spec, specs.Sandbox)
-
 	if err := st.propose(ctx); err != nil {
 		return err
 	}
@@ -371,8 +376,19 @@ func (st *story) react(ctx context.Context) error {
 	st.acted.closed = take(1)
 	st.acted.edited = take(1)
 	st.acted.moved = take(1)
+	st.acted.personal = map[string]string{}
+	st.acted.newBase = map[string]string{}
+	st.acted.files = map[string][]string{}
 	st.n.Step("the owners of the repositories react: %s merges %d pull requests, closes %d, pushes a commit of their own to %d, and %d base branch moves on",
 		demo.Developer, len(st.acted.merged), len(st.acted.closed), len(st.acted.edited), len(st.acted.moved))
+	for _, t := range st.acted.moved {
+		// What the campaign's commit changes, to compare after the rebase.
+		c, err := s.fake.Commit(ctx, demo.Org, repoName(t), t.HeadSHA)
+		if err != nil {
+			return fmt.Errorf("read %s's campaign commit: %w", t.Repository, err)
+		}
+		st.acted.files[t.Repository] = c.Files
+	}
 	for _, t := range st.acted.merged {
 		if _, err := s.fake.MergePullRequest(ctx, demo.Org, repoName(t), t.PRNumber, demo.Developer, "squash"); err != nil {
 			return fmt.Errorf("merge %s#%d: %w", t.Repository, t.PRNumber, err)
@@ -386,108 +402,245 @@ func (st *story) react(ctx context.Context) error {
 		st.n.Say("closed   %s#%d", t.Repository, t.PRNumber)
 	}
 	for _, t := range st.acted.edited {
-		if _, err := s.fake.PushCommit(ctx, demo.Org, repoName(t), t.Branch, demo.Developer, "docs: note the Go bump",
-			map[string]string{"CHANGELOG.md": "## Unreleased\n\n- Go 1.26.\n"}); err != nil {
+		sha, err := s.fake.PushCommit(ctx, demo.Org, repoName(t), t.Branch, demo.Developer, "docs: note the Go bump",
+			map[string]string{"CHANGELOG.md": "## Unreleased\n\n- Go 1.26.\n"})
+		if err != nil {
 			return fmt.Errorf("push to %s %s: %w", t.Repository, t.Branch, err)
 		}
+		st.acted.personal[t.Repository] = sha
 		st.n.Say("edited   %s#%d (a commit by %s on the campaign branch)", t.Repository, t.PRNumber, demo.Developer)
 	}
 	for _, t := range st.acted.moved {
-		if _, err := s.fake.PushCommit(ctx, demo.Org, repoName(t), t.BaseBranch, demo.Developer, "docs: on-call rota",
-			map[string]string{"ONCALL.md": "# On call\n\nSee the rota.\n"}); err != nil {
+		sha, err := s.fake.PushCommit(ctx, demo.Org, repoName(t), t.BaseBranch, demo.Developer, "docs: on-call rota",
+			map[string]string{"ONCALL.md": "# On call\n\nSee the rota.\n"})
+		if err != nil {
 			return fmt.Errorf("push to %s %s: %w", t.Repository, t.BaseBranch, err)
 		}
+		st.acted.newBase[t.Repository] = sha
 		st.n.Say("moved    %s: a new commit on %s under #%d", t.Repository, t.BaseBranch, t.PRNumber)
 	}
+	st.acted.at = time.Now()
+	st.statsReacted = s.fake.Stats()
 	if err := s.settle(ctx); err != nil {
 		return err
 	}
 	return st.checkReactions(ctx)
 }
 
-// checkReactions compares GitHub's and the app's state after the people
-// acted with the prediction. What the app does about merges, closes,
-// human edits and moved bases is the reconciler's; this records what the
-// code on this branch does.
+// prediction is what the app's database should show for one pull request
+// the people acted on; want says whether it does yet.
+type prediction struct {
+	task store.RepoTask
+	what string
+	want func(store.RepoTask, store.Changeset) bool
+}
+
+// checkReactions waits until the app's database shows what the reconciler
+// does about each reaction, then compares GitHub's state with it:
+//   - merged and closed pull requests become merged and closed tasks;
+//   - a person's commit (drift.humanEdits: stop) is recorded, said once in
+//     a comment, and left as the branch's head; with overwrite the app's
+//     change is published over it;
+//   - a moved base (drift.baseChanged: rebase) is waited out for the
+//     debounce, the steps run again on the new base and the branch becomes
+//     the new base + one commit with the same change; ignore and recreate
+//     (no conflict here) only record the move.
 func (st *story) checkReactions(ctx context.Context) error {
 	s := st.s
+	drift := st.drift
+	var preds []prediction
+	for _, t := range st.acted.merged {
+		preds = append(preds, prediction{t, "merged", func(t store.RepoTask, _ store.Changeset) bool { return t.State == store.TaskMerged }})
+	}
+	for _, t := range st.acted.closed {
+		preds = append(preds, prediction{t, "closed", func(t store.RepoTask, _ store.Changeset) bool { return t.State == store.TaskClosed }})
+	}
+	for _, t := range st.acted.edited {
+		personal := st.acted.personal[t.Repository]
+		if drift.HumanEdits == spec.HumanEditsOverwrite {
+			preds = append(preds, prediction{t, "published again over the person's commit", func(t store.RepoTask, cs store.Changeset) bool {
+				return t.State == store.TaskPublished && cs.LastPushedSHA == t.HeadSHA && t.HeadSHA != personal && cs.HumanEditedSHA == ""
+			}})
+			continue
+		}
+		preds = append(preds, prediction{t, "published, the person's commit recorded (automation stopped)", func(t store.RepoTask, cs store.Changeset) bool {
+			return t.State == store.TaskPublished && cs.HumanEditedSHA == personal
+		}})
+	}
+	for _, t := range st.acted.moved {
+		base, oldHead := st.acted.newBase[t.Repository], t.HeadSHA
+		if drift.BaseChanged == spec.BaseChangedRebase {
+			preds = append(preds, prediction{t, "rebased on the new base", func(t store.RepoTask, cs store.Changeset) bool {
+				return t.State == store.TaskPublished && t.BaseSHA == base && t.HeadSHA != oldHead && cs.LastPushedSHA == t.HeadSHA && cs.DriftHandledSHA == base
+			}})
+			continue
+		}
+		preds = append(preds, prediction{t, "published, the move recorded and left alone (drift.baseChanged: " + drift.BaseChanged + ")", func(t store.RepoTask, cs store.Changeset) bool {
+			return t.State == store.TaskPublished && t.HeadSHA == oldHead && cs.BaseHeadSHA == base && cs.DriftHandledSHA == base
+		}})
+	}
+	if len(st.acted.moved) > 0 {
+		st.n.Say("the app waits until the base has been quiet for %s (CAMPAIGN_RECONCILE_DRIFT_DEBOUNCE; 2m in production), then applies drift.baseChanged: %s",
+			s.cfg.Reconcile.DriftDebounce, drift.BaseChanged)
+	}
+
+	deadline := time.Now().Add(s.opts.Timeout)
+	var tasks []store.RepoTask
+	sets := map[string]store.Changeset{}
+	for {
+		var err error
+		if tasks, err = s.store.RunTasks(ctx, st.runID); err != nil {
+			return err
+		}
+		byRepo := map[string]store.RepoTask{}
+		for _, t := range tasks {
+			byRepo[t.Repository] = t
+		}
+		pending := 0
+		for _, p := range preds {
+			cs, err := s.store.Changeset(ctx, p.task.ID)
+			if err != nil {
+				return err
+			}
+			sets[p.task.Repository] = cs
+			if !p.want(byRepo[p.task.Repository], cs) {
+				pending++
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		if err := s.failure(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			for _, p := range preds {
+				t := byRepo[p.task.Repository]
+				st.expect(p.want(t, sets[p.task.Repository]), "%s#%d: task %s, predicted %s", t.Repository, t.PRNumber, t.State, p.what)
+			}
+			st.tasks = tasks
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	st.acted.followed = time.Since(st.acted.at)
+	st.n.Say("the app followed within %s: %d merged and %d closed in its database, the person's commit %s, the base move %s",
+		st.acted.followed.Round(100*time.Millisecond), len(st.acted.merged), len(st.acted.closed),
+		map[string]string{spec.HumanEditsStop: "respected", spec.HumanEditsOverwrite: "overwritten"}[st.drift.HumanEdits],
+		map[bool]string{true: "rebased", false: "recorded"}[st.drift.BaseChanged == spec.BaseChangedRebase])
+	st.tasks = tasks
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	st.statsFollowed = s.fake.Stats()
+
+	// GitHub's state agrees.
 	pr := func(t store.RepoTask) githubfake.PullRequestState {
 		p, err := s.fake.PullRequest(demo.Org, repoName(t), t.PRNumber)
-		if err != nil {
-			st.expect(false, "%s#%d: %v", t.Repository, t.PRNumber, err)
-		}
+		st.expect(err == nil, "%s#%d: %v", t.Repository, t.PRNumber, err)
 		return p
+	}
+	bot := s.fake.AppSlug() + "[bot]"
+	appComments := func(p githubfake.PullRequestState) []string {
+		var out []string
+		for i, body := range p.Comments {
+			if i < len(p.CommentUsers) && p.CommentUsers[i] == bot {
+				out = append(out, body)
+			}
+		}
+		return out
 	}
 	for _, t := range st.acted.merged {
 		st.expect(pr(t).Merged, "%s#%d is not merged", t.Repository, t.PRNumber)
 	}
 	for _, t := range st.acted.closed {
 		p := pr(t)
-		st.expect(p.State == "closed" && !p.Merged, "%s#%d is %s, predicted closed", t.Repository, t.PRNumber, p.State)
+		st.expect(p.State == "closed" && !p.Merged, "%s#%d is %s, predicted closed (never reopened)", t.Repository, t.PRNumber, p.State)
+	}
+	byRepo := map[string]store.RepoTask{}
+	for _, t := range tasks {
+		byRepo[t.Repository] = t
 	}
 	for _, t := range st.acted.edited {
-		got, err := s.fake.FileContent(ctx, demo.Org, repoName(t), t.Branch, "CHANGELOG.md")
-		st.expect(err == nil && got != "", "%s: the person's commit on %s was lost", t.Repository, t.Branch)
-	}
-	for _, t := range append(append([]store.RepoTask{}, st.acted.edited...), st.acted.moved...) {
 		p := pr(t)
+		personal := st.acted.personal[t.Repository]
+		comments := appComments(p)
 		st.expect(p.State == "open", "%s#%d is %s, predicted open", t.Repository, t.PRNumber, p.State)
-	}
-	// Whether the app follows its pull requests after opening them is the
-	// reconciler's work: when it does, merged and closed pull requests
-	// become merged and closed tasks within moments; when it does not
-	// (a build without it), every task stays published. The story
-	// predicts whichever this build does and checks it consistently.
-	tracked := map[string]string{}
-	for _, t := range st.acted.merged {
-		tracked[t.Repository] = store.TaskMerged
-	}
-	for _, t := range st.acted.closed {
-		tracked[t.Repository] = store.TaskClosed
-	}
-	var tasks []store.RepoTask
-	following := false
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var err error
-		if tasks, err = s.store.RunTasks(ctx, st.runID); err != nil {
-			return err
-		}
-		done := 0
-		for _, t := range tasks {
-			if want, ok := tracked[t.Repository]; ok && t.State == want {
-				done++
-			}
-		}
-		following = following || done > 0
-		if done == len(tracked) || (!following && time.Now().After(deadline.Add(-15*time.Second))) || time.Now().After(deadline) {
-			break
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	if following {
-		st.n.Say("the app followed: merged and closed pull requests are final in its database")
-	} else {
-		st.n.Say("this build does not follow pull requests after opening them (no reconciler): its tasks stay published")
-	}
-	for _, t := range tasks {
-		if t.PRNumber == 0 {
+		if drift.HumanEdits == spec.HumanEditsOverwrite {
+			st.expect(p.HeadSHA != personal && p.HeadSHA == byRepo[t.Repository].HeadSHA,
+				"%s#%d: head %s, predicted the app's change published over the person's commit", t.Repository, t.PRNumber, short(p.HeadSHA))
+			c, err := s.fake.Commit(ctx, demo.Org, repoName(t), p.HeadSHA)
+			st.expect(err == nil && slices.Equal(c.Parents, []string{byRepo[t.Repository].BaseSHA}),
+				"%s#%d: the overwritten branch is not one commit on its base (parents %v, %v)", t.Repository, t.PRNumber, c.Parents, err)
+			st.expect(len(comments) == 0, "%s#%d: the app commented %q, predicted nothing", t.Repository, t.PRNumber, comments)
+			st.n.Say("%s#%d: the person's commit was overwritten by the campaign's change (drift.humanEdits: overwrite)", t.Repository, t.PRNumber)
 			continue
 		}
-		want, acted := tracked[t.Repository]
-		switch {
-		case following && acted:
-			st.expect(t.State == want, "%s: task %s, predicted %s", t.Repository, t.State, want)
-		case following:
-			st.expect(t.State != store.TaskMerged && t.State != store.TaskClosed, "%s: task %s, but its pull request is open", t.Repository, t.State)
-		default:
-			st.expect(t.State == store.TaskPublished, "%s: task %s, predicted published", t.Repository, t.State)
+		st.expect(p.HeadSHA == personal, "%s#%d: head %s, predicted the person's commit %s", t.Repository, t.PRNumber, short(p.HeadSHA), short(personal))
+		if st.expect(len(comments) == 1 && strings.Contains(comments[0], "no longer updates this pull request"),
+			"%s#%d: the app commented %d times (%q), predicted once that automation stopped", t.Repository, t.PRNumber, len(comments), comments) {
+			st.n.Say("%s#%d keeps %s's commit %s as its head; the app said once that it stopped:", t.Repository, t.PRNumber, demo.Developer, short(personal))
+			st.n.Quote(comments[0], 4)
 		}
 	}
-	st.tasks = tasks
+	for _, t := range st.acted.moved {
+		p := pr(t)
+		now := byRepo[t.Repository]
+		base := st.acted.newBase[t.Repository]
+		st.expect(p.State == "open" && p.HeadSHA == now.HeadSHA, "%s#%d: %s at %s, predicted open at %s", t.Repository, t.PRNumber, p.State, short(p.HeadSHA), short(now.HeadSHA))
+		c, err := s.fake.Commit(ctx, demo.Org, repoName(t), p.HeadSHA)
+		if !st.expect(err == nil, "%s: read the head commit: %v", t.Repository, err) {
+			continue
+		}
+		if drift.BaseChanged != spec.BaseChangedRebase {
+			if st.expect(slices.Equal(c.Parents, []string{t.BaseSHA}), "%s#%d: head commit on %v, predicted left on the old base %s", t.Repository, t.PRNumber, c.Parents, short(t.BaseSHA)) {
+				st.n.Say("%s#%d stays on its old base (drift.baseChanged: %s); the dashboard says it is behind", t.Repository, t.PRNumber, drift.BaseChanged)
+			}
+			continue
+		}
+		want := st.acted.files[t.Repository]
+		st.expect(slices.Equal(c.Parents, []string{base}), "%s#%d: head commit's parents %v, predicted the new base %s", t.Repository, t.PRNumber, c.Parents, short(base))
+		st.expect(slices.Equal(c.Files, want), "%s#%d: the rebased commit changes %v, predicted the campaign's change %v", t.Repository, t.PRNumber, c.Files, want)
+		if st.sample {
+			for path, content := range demo.ChangedFiles(projectOf(s.world, t.Repository)) {
+				got, err := s.fake.FileContent(ctx, demo.Org, repoName(t), p.HeadSHA, path)
+				st.expect(err == nil && got == content, "%s: %s after the rebase is not the predicted change", t.Repository, path)
+			}
+		}
+		st.n.Say("%s#%d rebased within %s of the move: one commit (%s) on the new %s %s, the same change",
+			t.Repository, t.PRNumber, st.acted.followed.Round(time.Second), strings.Join(c.Files, ", "), t.BaseBranch, short(base))
+	}
+	// Pull requests nobody touched are still open, their tasks published.
+	acted := map[string]bool{}
+	for _, g := range [][]store.RepoTask{st.acted.merged, st.acted.closed, st.acted.edited, st.acted.moved} {
+		for _, t := range g {
+			acted[t.Repository] = true
+		}
+	}
+	for _, t := range tasks {
+		if t.PRNumber > 0 && !acted[t.Repository] {
+			st.expect(t.State == store.TaskPublished, "%s: task %s, but nobody touched its open pull request", t.Repository, t.State)
+		}
+	}
 	return nil
+}
+
+func projectOf(w *demo.World, full string) demo.Project {
+	for _, p := range w.Projects {
+		if p.FullName() == full {
+			return p
+		}
+	}
+	return demo.Project{}
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }
 
 // dashboard prints the run's check run once it shows what the database holds.
@@ -524,7 +677,58 @@ func (st *story) dashboard(ctx context.Context) error {
 	st.n.Step("the dashboard, as the check run %q on %s shows it", name, s.world.Control())
 	st.n.Say("%s — %s", got.Status, got.Title)
 	st.n.Quote(got.Summary, 60)
+	st.checkDashboard(got)
 	return nil
+}
+
+// checkDashboard compares the dashboard with what the people did: the
+// headline counts the merged pull requests, and the rows say who closed
+// one, that automation stopped on the edited one and whether the moved
+// one is behind its base.
+func (st *story) checkDashboard(d githubfake.CheckRunState) {
+	prs := 0
+	for _, t := range st.tasks {
+		if t.PRNumber > 0 {
+			prs++
+		}
+	}
+	if prs > 0 {
+		want := fmt.Sprintf("%d/%d pull requests merged", len(st.acted.merged), prs)
+		st.expect(strings.Contains(d.Title, want), "dashboard headline %q, predicted %q", d.Title, want)
+	}
+	row := func(repo string) string {
+		for _, l := range strings.Split(d.Summary, "\n") {
+			if strings.HasPrefix(l, "| "+repo+" |") {
+				return l
+			}
+		}
+		return ""
+	}
+	for _, t := range st.acted.merged {
+		st.expect(strings.HasPrefix(row(t.Repository), "| "+t.Repository+" | merged |"), "dashboard row %q, predicted merged", row(t.Repository))
+	}
+	for _, t := range st.acted.closed {
+		r := row(t.Repository)
+		st.expect(strings.Contains(r, "| closed |") && strings.Contains(r, "closed by "+demo.Developer), "dashboard row %q, predicted closed by %s", r, demo.Developer)
+	}
+	for _, t := range st.acted.edited {
+		r := row(t.Repository)
+		stopped := strings.Contains(r, "human edit: automation stopped")
+		if st.drift.HumanEdits == spec.HumanEditsOverwrite {
+			st.expect(!stopped && strings.Contains(r, "| published |"), "dashboard row %q, predicted published without a stop note", r)
+		} else {
+			st.expect(stopped && strings.Contains(r, "| published |"), "dashboard row %q, predicted published with automation stopped", r)
+		}
+	}
+	for _, t := range st.acted.moved {
+		r := row(t.Repository)
+		behind := strings.Contains(r, "behind base")
+		if st.drift.BaseChanged == spec.BaseChangedRebase {
+			st.expect(!behind && strings.Contains(r, "| published |"), "dashboard row %q, predicted published and up to date after the rebase", r)
+		} else {
+			st.expect(behind && strings.Contains(r, "| published |"), "dashboard row %q, predicted published and behind base", r)
+		}
+	}
 }
 
 // figures prints what the story cost.
@@ -543,6 +747,13 @@ func (st *story) figures(wall time.Duration) {
 		st.n.Say("  %-18s %5.1f  (REST writes + GraphQL mutation fields: what GitHub's secondary limit counts)", "content-creating", d("content-creating"))
 		st.n.Say("  %-18s %5.1f  (clones by the executor)", "git", d("git"))
 		st.n.Say("  %-18s %5.1f", "all requests", total)
+	}
+	if st.statsFollowed.Categories != nil {
+		d := func(kind string) int { return st.statsFollowed.Categories[kind] - st.statsReacted.Categories[kind] }
+		st.n.Say("GitHub requests the app made following the people's reactions (re-reads, comments, re-publishing, dashboards): %d",
+			st.statsFollowed.Requests()-st.statsReacted.Requests())
+		st.n.Say("  REST reads %d · GraphQL %d (%d points) · content-creating %d · git %d",
+			d("read"), d("graphql"), d("graphql-points"), d("content-creating"), d("git"))
 	}
 	r := s.refusals.Counts()
 	st.n.Say("secondary-limit errors   %d", r.SecondaryLimit)
