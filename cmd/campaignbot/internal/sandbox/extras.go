@@ -12,7 +12,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/queue"
+	"github.com/campaignbot/campaignbot/store"
 )
 
 // serveExtras serves what a person looking at a kept sandbox wants besides
@@ -20,8 +22,8 @@ import (
 // retrying, archived) as JSON. It listens next to the app.
 func (s *Sandbox) serveExtras(ctx context.Context) error {
 	addr := "127.0.0.1:0"
-	if s.opts.Keep {
-		addr = "127.0.0.1:8081"
+	if s.opts.Keep && s.opts.Addr == keepAddr {
+		addr = keepExtrasAddr
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -65,8 +67,20 @@ func (s *Sandbox) serveExtras(ctx context.Context) error {
 	return nil
 }
 
-// printURLs says where to look at a kept sandbox.
-func (s *Sandbox) printURLs() {
+// apiToken mints a write-scope API token on the sandbox's database, as
+// `campaignbot tokens create` does, so `campaignbot ctl` can drive the
+// kept sandbox (the token dies with the database).
+func (s *Sandbox) apiToken(ctx context.Context) (string, error) {
+	secret, _, err := app.CreateAPIToken(ctx, s.cfg, "sandbox", store.ScopeWrite, "sandbox")
+	if err != nil {
+		return "", fmt.Errorf("sandbox: create an API token for campaignbot ctl: %w", err)
+	}
+	return secret, nil
+}
+
+// printURLs says where to look at a kept sandbox and how to drive it with
+// campaignbot ctl.
+func (s *Sandbox) printURLs(token, campaign string) {
 	s.n.Plain("\nWhere to look (everything stays up until Ctrl-C):")
 	s.n.Plain("  GitHub (githubfake)     %s/_web/%s   repositories, pull requests with diffs and checks", s.fake.URL(), "octo-org")
 	s.n.Plain("  request accounting      %s/_fake/stats", s.fake.URL())
@@ -75,4 +89,7 @@ func (s *Sandbox) printURLs() {
 	s.n.Plain("  asynq queue            %s/queues", s.extraURL)
 	s.n.Plain("  logs                    %s", s.logPath)
 	s.n.Plain("  act as a person: curl -X POST %s/_fake/comment -d '{...}' (see fixtures/githubfake/control.go)", s.fake.URL())
+	s.n.Plain("\nDrive it with campaignbot ctl (a write-scope API token, gone with the sandbox):")
+	s.n.Plain("  export CAMPAIGN_API_URL=%s CAMPAIGN_API_TOKEN=%s", s.appURL, token)
+	s.n.Plain("  go run ./cmd/campaignbot ctl status %s", campaign)
 }

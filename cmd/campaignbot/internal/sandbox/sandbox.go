@@ -38,7 +38,8 @@ type Options struct {
 	// SpecName is where it came from, for messages.
 	Spec     []byte
 	SpecName string
-	// Keep leaves everything running after the story until ctx ends.
+	// Keep leaves everything running after the story until ctx ends, and
+	// mints a write-scope API token for `campaignbot ctl`.
 	Keep bool
 	// DatabaseURL and RedisURL name the servers (DATABASE_URL, REDIS_URL);
 	// the sandbox makes its own database Database on the first and leases
@@ -46,7 +47,8 @@ type Options struct {
 	DatabaseURL string
 	RedisURL    string
 	Database    string
-	// Addr is where the app listens (default 127.0.0.1:0; 127.0.0.1:8080 with Keep).
+	// Addr is where the app listens (default 127.0.0.1:0; 127.0.0.1:8080
+	// with Keep, and then the queue view on 127.0.0.1:8081).
 	Addr string
 	// Out receives the story; Live redraws the progress bar in place
 	// (default: when Out is a terminal).
@@ -66,6 +68,13 @@ var ErrInvalidSpec = errors.New("not a valid campaign spec")
 
 // webhookSecret signs the fake's deliveries to the app.
 const webhookSecret = "sandbox-webhook-secret"
+
+// keepAddr is where a kept sandbox's app listens unless Addr says
+// otherwise (its queue view next to it, on keepExtrasAddr).
+const (
+	keepAddr       = "127.0.0.1:8080"
+	keepExtrasAddr = "127.0.0.1:8081"
+)
 
 // Sandbox is a running world: githubfake, the database, the app.
 type Sandbox struct {
@@ -116,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 		if o.Keep {
-			o.Addr = "127.0.0.1:8080"
+			o.Addr = keepAddr
 		}
 	}
 	s := &Sandbox{opts: o, n: newNarrator(o.Out, live)}
@@ -139,7 +148,11 @@ func Run(ctx context.Context, o Options) error {
 		s.n.Plain("\nlogs of the app: %s", s.logPath)
 	}
 	if o.Keep && ctx.Err() == nil {
-		s.printURLs()
+		token, terr := s.apiToken(ctx)
+		if terr != nil {
+			return errors.Join(err, terr)
+		}
+		s.printURLs(token, st.name)
 		s.n.Plain("\nEverything keeps running; press Ctrl-C to stop.")
 		<-ctx.Done()
 	}
