@@ -131,9 +131,11 @@ func (r *Reconciler) Drift(ctx context.Context, taskID uuid.UUID) error {
 		if err != nil {
 			return fmt.Errorf("rebase %s#%d: %w", cs.Task.Repository, cs.Task.PRNumber, err)
 		}
-	} else if err := r.requeue(ctx, cs, tc, base); err != nil {
+	} else if queued, err := r.requeue(ctx, cs, tc, base); err != nil || !queued {
 		return err
 	}
+	r.audit(ctx, cs, tc, "drift.rebase", fmt.Sprintf("%s moved from %s to %s; re-executing the steps on it and rewriting the branch (drift.baseChanged: %s)",
+		cs.Task.BaseBranch, short(cs.Task.BaseSHA), short(base), drift.BaseChanged), map[string]any{"base": base, "was": cs.Task.BaseSHA, "policy": drift.BaseChanged})
 	r.requestUpdate(ctx, cs.Task.RunID)
 	return nil
 }
@@ -146,18 +148,18 @@ type ExecuteQueue interface {
 // requeue re-executes a task through the execute pipeline: back to queued
 // on the new base under a dedupe key naming that base, so the same base
 // is never executed twice.
-func (r *Reconciler) requeue(ctx context.Context, cs store.Changeset, tc store.TaskContext, base string) error {
+func (r *Reconciler) requeue(ctx context.Context, cs store.Changeset, tc store.TaskContext, base string) (bool, error) {
 	eq, ok := r.queue.(ExecuteQueue)
 	if !ok {
-		return errors.New("no way to re-execute: neither a Rebaser nor an execute queue is configured")
+		return false, errors.New("no way to re-execute: neither a Rebaser nor an execute queue is configured")
 	}
 	key := orchestrator.DedupeKey(cs.CampaignID, cs.Task.Repository, tc.SpecVersion, "rebase:"+base, "")
 	t, ok, err := r.store.RequeueForRebase(ctx, cs.Task.ID, base, key)
 	if err != nil || !ok {
-		return err
+		return false, err
 	}
 	if _, err := eq.EnqueueExecute(ctx, t.ID.String(), key); err != nil {
-		return fmt.Errorf("enqueue the re-execution of %s: %w", cs.Task.Repository, err)
+		return false, fmt.Errorf("enqueue the re-execution of %s: %w", cs.Task.Repository, err)
 	}
-	return nil
+	return true, nil
 }

@@ -68,6 +68,7 @@ type Store interface {
 	RequeueForRebase(ctx context.Context, id uuid.UUID, baseSHA, dedupeKey string) (store.RepoTask, bool, error)
 	RequeueForOverwrite(ctx context.Context, id uuid.UUID) (store.RepoTask, bool, error)
 	LoadTaskContext(ctx context.Context, t store.RepoTask) (store.TaskContext, error)
+	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
 // OpenPRs is the publisher's count of each campaign's open pull requests
@@ -293,6 +294,8 @@ func (r *Reconciler) humanEdit(ctx context.Context, cs store.Changeset, head str
 			return false, err
 		}
 		log.Warn().Msg("a commit campaignbot did not make is on the campaign branch; overwriting it (drift.humanEdits: overwrite)")
+		r.audit(ctx, cs, tc, "drift.human_edit", "commit "+short(head)+" was not made by the campaign; publishing the campaign's change over it (drift.humanEdits: overwrite)",
+			map[string]any{"head": head, "policy": spec.HumanEditsOverwrite})
 		if _, err := r.queue.EnqueuePublish(ctx, t.ID.String(), t.DedupeKey+":overwrite:"+head, t.PatchHash, 0); err != nil {
 			return true, err
 		}
@@ -303,12 +306,28 @@ func (r *Reconciler) humanEdit(ctx context.Context, cs store.Changeset, head str
 		return false, err
 	}
 	log.Info().Msg("a person changed the campaign branch; automation stops for this pull request (drift.humanEdits: stop)")
+	r.audit(ctx, cs, tc, "drift.human_edit", "commit "+short(head)+" was not made by the campaign; automation stopped for this pull request (drift.humanEdits: stop)",
+		map[string]any{"head": head, "policy": spec.HumanEditsStop})
 	body := fmt.Sprintf("campaignbot: commit %s on this branch was not made by campaign **%s**, so the campaign no longer updates "+
 		"this pull request (`drift.humanEdits: stop`). It is yours now: merge or close it as you see fit.", short(head), tc.CampaignName)
 	if err := r.forge.Comment(ctx, cs.InstallationID, cs.Task.Repository, cs.Task.PRNumber, body); err != nil {
 		return true, fmt.Errorf("comment on %s#%d about the human edit: %w", cs.Task.Repository, cs.Task.PRNumber, err)
 	}
 	return true, nil
+}
+
+// audit records an action the reconciler took on its own on a pull
+// request people work with (overwriting or rewriting its branch, stopping
+// automation), so the audit log says why a branch changed. A failed write
+// is logged: the action is done and must not be repeated for it.
+func (r *Reconciler) audit(ctx context.Context, cs store.Changeset, tc store.TaskContext, action, reason string, details map[string]any) {
+	details["campaign"] = tc.CampaignName
+	details["run_id"] = cs.Task.RunID
+	e := store.AuditEntry{Actor: r.cfg.Actor, Action: action, Target: fmt.Sprintf("%s#%d", cs.Task.Repository, cs.Task.PRNumber),
+		Outcome: "accepted", Reason: reason, SourceURL: cs.Task.PRURL, Details: details}
+	if err := r.store.Audit(ctx, e); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Str("action", action).Str("target", e.Target).Msg("could not write the audit log")
+	}
 }
 
 func short(sha string) string {

@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +194,23 @@ func TestHumanCommitStopsAutomation(t *testing.T) {
 	cs := w.changeset(edited.Task.Repository)
 	if cs.Task.State != store.TaskPublished || cs.HumanEditedSHA == "" {
 		t.Fatalf("edited changeset = %+v", cs)
+	}
+	// The audit log says why: automation stopped once on the edited pull
+	// request, the other one rebased once.
+	log, err := w.Store.AuditLog(w.ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, e := range log {
+		if e.Actor == "campaignbot" && e.Outcome == "accepted" {
+			got[e.Action+" "+e.Target]++
+		}
+	}
+	editedTarget := fmt.Sprintf("%s#%d", edited.Task.Repository, edited.Task.PRNumber)
+	otherTarget := fmt.Sprintf("%s#%d", other.Task.Repository, other.Task.PRNumber)
+	if got["drift.human_edit "+editedTarget] != 1 || got["drift.rebase "+otherTarget] != 1 || len(got) != 2 {
+		t.Fatalf("audit log of the reconciler = %v, want one drift.human_edit of %s and one drift.rebase of %s", got, editedTarget, otherTarget)
 	}
 	// A person merging it is still tracked.
 	if _, err := w.Fake.MergePullRequest(w.ctx, owner, name, edited.Task.PRNumber, "alice", "merge"); err != nil {
