@@ -2,8 +2,8 @@
 // worker (in process, or the worker as a real child process) against
 // githubfake, PostgreSQL and Redis, driven by the demo organisation's
 // people (fixtures/demo) through the whole life of a campaign — proposal,
-// plan, approval, merge, execution, publishing — with faults injected
-// on the way. Every scenario ends with exactly one pull request per
+// plan, approval, merge, execution, publishing, and the owners' reactions
+// the reconciler follows — with faults injected on the way. Every scenario ends with exactly one pull request per
 // changed repository and nothing lost, checked on GitHub's final state,
 // the database and the audit log.
 package e2e_test
@@ -71,6 +71,8 @@ func newWorld(t *testing.T, su setup) *world {
 		c.Runner.Lease = 10 * time.Second
 		c.Worker.SweepInterval = 500 * time.Millisecond
 		c.Worker.SweepAge = 2 * time.Second
+		// A moved base is rebased after a second of quiet, not two minutes.
+		c.Reconcile.DriftDebounce = time.Second
 		if su.mutate != nil {
 			su.mutate(c)
 		}
@@ -295,4 +297,185 @@ func (w *world) waitDashboard(n int) githubfake.CheckRunState {
 		return ok && strings.Contains(d.Title, want), d.Title
 	})
 	return d
+}
+
+// reactions is what the owners of the target repositories did to the
+// campaign's pull requests, and what the test needs to check the app
+// followed.
+type reactions struct {
+	merged, closed []store.RepoTask
+	edited, moved  store.RepoTask
+	// personal is the person's commit on the edited pull request's branch;
+	// newBase the moved base's new head; files what the moved pull
+	// request's campaign commit changed before the move.
+	personal, newBase string
+	files             []string
+}
+
+// react has the developer merge `merge` of the published pull requests,
+// close one, push a commit of their own to one and move the base of one
+// (so it needs merge+3 of them).
+func (w *world) react(ts []store.RepoTask, merge int) reactions {
+	w.t.Helper()
+	var open []store.RepoTask
+	for _, t := range ts {
+		if t.State == store.TaskPublished {
+			open = append(open, t)
+		}
+	}
+	if len(open) < merge+3 {
+		w.t.Fatalf("%d published pull requests, the reactions need %d", len(open), merge+3)
+	}
+	r := reactions{merged: open[:merge], closed: open[merge : merge+1], edited: open[merge+1], moved: open[merge+2]}
+	c, err := w.Fake.Commit(w.ctx, demo.Org, name(r.moved), r.moved.HeadSHA)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r.files = c.Files
+	for _, t := range r.merged {
+		if _, err := w.Fake.MergePullRequest(w.ctx, demo.Org, name(t), t.PRNumber, demo.Developer, "squash"); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	for _, t := range r.closed {
+		if err := w.Fake.ClosePullRequest(w.ctx, demo.Org, name(t), t.PRNumber, demo.Developer); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if r.personal, err = w.Fake.PushCommit(w.ctx, demo.Org, name(r.edited), r.edited.Branch, demo.Developer, "docs: note the Go bump",
+		map[string]string{"CHANGELOG.md": "- Go 1.26\n"}); err != nil {
+		w.t.Fatal(err)
+	}
+	if r.newBase, err = w.Fake.PushCommit(w.ctx, demo.Org, name(r.moved), r.moved.BaseBranch, demo.Developer, "docs: on-call rota",
+		map[string]string{"ONCALL.md": "# On call\n"}); err != nil {
+		w.t.Fatal(err)
+	}
+	w.Settle()
+	return r
+}
+
+// waitReconciled waits until the database shows what the reconciler does
+// with the sample spec's drift policy (humanEdits: stop, baseChanged:
+// rebase): merged and closed tasks, the person's commit recorded, the
+// moved pull request re-executed and published again on the new base.
+func (w *world) waitReconciled(r reactions) {
+	w.t.Helper()
+	w.waitUntil("the reconciler to follow the reactions", func() (bool, string) {
+		byRepo := map[string]store.RepoTask{}
+		for _, t := range w.tasks() {
+			byRepo[t.Repository] = t
+		}
+		var wrong []string
+		for _, t := range r.merged {
+			if s := byRepo[t.Repository].State; s != store.TaskMerged {
+				wrong = append(wrong, t.Repository+" "+s)
+			}
+		}
+		for _, t := range r.closed {
+			if s := byRepo[t.Repository].State; s != store.TaskClosed {
+				wrong = append(wrong, t.Repository+" "+s)
+			}
+		}
+		if cs := w.changeset(r.edited); cs.HumanEditedSHA != r.personal || cs.Task.State != store.TaskPublished {
+			wrong = append(wrong, fmt.Sprintf("%s %s human edit %q", r.edited.Repository, cs.Task.State, cs.HumanEditedSHA))
+		}
+		if cs := w.changeset(r.moved); cs.Task.State != store.TaskPublished || cs.Task.BaseSHA != r.newBase || cs.Task.HeadSHA == r.moved.HeadSHA {
+			wrong = append(wrong, fmt.Sprintf("%s %s on base %s", r.moved.Repository, cs.Task.State, cs.Task.BaseSHA))
+		}
+		return len(wrong) == 0, strings.Join(wrong, "; ")
+	})
+}
+
+func (w *world) changeset(t store.RepoTask) store.Changeset {
+	w.t.Helper()
+	cs, err := w.Store.Changeset(w.ctx, t.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return cs
+}
+
+// assertReconciledOnGitHub checks GitHub's final state after the
+// reactions: merged changes on the default branch, the closed pull
+// request left closed, the person's commit kept as the head with exactly
+// one comment from the app saying automation stopped, and the moved pull
+// request rewritten as one verified commit with the same change on the
+// new base.
+func (w *world) assertReconciledOnGitHub(r reactions) {
+	w.t.Helper()
+	pr := func(t store.RepoTask) githubfake.PullRequestState {
+		p, err := w.Fake.PullRequest(demo.Org, name(t), t.PRNumber)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return p
+	}
+	for _, t := range r.merged {
+		if p := pr(t); !p.Merged {
+			w.t.Errorf("%s#%d is not merged", t.Repository, t.PRNumber)
+		}
+		for path, want := range demo.ChangedFiles(w.project(t)) {
+			if got, err := w.Fake.FileContent(w.ctx, demo.Org, name(t), "main", path); err != nil || got != want {
+				w.t.Errorf("%s: %s on main after the merge = %q (%v)", t.Repository, path, got, err)
+			}
+		}
+	}
+	for _, t := range r.closed {
+		if p := pr(t); p.State != "closed" || p.Merged {
+			w.t.Errorf("%s#%d: %s merged=%v, want closed", t.Repository, t.PRNumber, p.State, p.Merged)
+		}
+	}
+
+	edited := pr(r.edited)
+	head, err := w.Fake.BranchSHA(w.ctx, demo.Org, name(r.edited), r.edited.Branch)
+	if err != nil || head != r.personal || edited.HeadSHA != r.personal || edited.State != "open" {
+		w.t.Errorf("%s: branch head %s (%v), PR head %s %s; want the person's commit %s on an open PR",
+			r.edited.Repository, head, err, edited.HeadSHA, edited.State, r.personal)
+	}
+	var fromApp []string
+	for i, body := range edited.Comments {
+		if edited.CommentUsers[i] == w.Fake.AppSlug()+"[bot]" {
+			fromApp = append(fromApp, body)
+		}
+	}
+	if len(fromApp) != 1 || !strings.Contains(fromApp[0], "no longer updates this pull request (`drift.humanEdits: stop`)") ||
+		!strings.Contains(fromApp[0], r.personal[:12]) {
+		w.t.Errorf("%s: the app's comments %q, want one saying automation stopped at %s", r.edited.Repository, fromApp, r.personal[:12])
+	}
+
+	moved := pr(r.moved)
+	c, err := w.Fake.Commit(w.ctx, demo.Org, name(r.moved), moved.HeadSHA)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if moved.State != "open" || !slices.Equal(c.Parents, []string{r.newBase}) || !slices.Equal(c.Files, r.files) {
+		w.t.Errorf("%s: %s, head commit's parents %v and files %v; want open, one commit on %s changing %v",
+			r.moved.Repository, moved.State, c.Parents, c.Files, r.newBase, r.files)
+	}
+	if !w.Fake.CommitVerified(moved.HeadSHA) {
+		w.t.Errorf("%s: the rebased commit %s is not verified", r.moved.Repository, moved.HeadSHA)
+	}
+	for path, want := range demo.ChangedFiles(w.project(r.moved)) {
+		if got, err := w.Fake.FileContent(w.ctx, demo.Org, name(r.moved), moved.HeadSHA, path); err != nil || got != want {
+			w.t.Errorf("%s: %s after the rebase = %q (%v), want %q", r.moved.Repository, path, got, err, want)
+		}
+	}
+	if got, err := w.Fake.FileContent(w.ctx, demo.Org, name(r.moved), moved.HeadSHA, "ONCALL.md"); err != nil || got != "# On call\n" {
+		w.t.Errorf("%s: the new base's ONCALL.md is not on the rebased branch: %q %v", r.moved.Repository, got, err)
+	}
+}
+
+func (w *world) project(t store.RepoTask) demo.Project {
+	for _, p := range w.demo.Projects {
+		if p.FullName() == t.Repository {
+			return p
+		}
+	}
+	w.t.Fatalf("%s is not a demo project", t.Repository)
+	return demo.Project{}
+}
+
+func name(t store.RepoTask) string {
+	_, n, _ := strings.Cut(t.Repository, "/")
+	return n
 }
