@@ -327,26 +327,26 @@ func (w *world) react(ts []store.RepoTask, merge int) reactions {
 		w.t.Fatalf("%d published pull requests, the reactions need %d", len(open), merge+3)
 	}
 	r := reactions{merged: open[:merge], closed: open[merge : merge+1], edited: open[merge+1], moved: open[merge+2]}
-	c, err := w.Fake.Commit(w.ctx, demo.Org, name(r.moved), r.moved.HeadSHA)
+	c, err := w.Fake.Commit(w.ctx, demo.Org, repoName(r.moved), r.moved.HeadSHA)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	r.files = c.Files
 	for _, t := range r.merged {
-		if _, err := w.Fake.MergePullRequest(w.ctx, demo.Org, name(t), t.PRNumber, demo.Developer, "squash"); err != nil {
+		if _, err := w.Fake.MergePullRequest(w.ctx, demo.Org, repoName(t), t.PRNumber, demo.Developer, "squash"); err != nil {
 			w.t.Fatal(err)
 		}
 	}
 	for _, t := range r.closed {
-		if err := w.Fake.ClosePullRequest(w.ctx, demo.Org, name(t), t.PRNumber, demo.Developer); err != nil {
+		if err := w.Fake.ClosePullRequest(w.ctx, demo.Org, repoName(t), t.PRNumber, demo.Developer); err != nil {
 			w.t.Fatal(err)
 		}
 	}
-	if r.personal, err = w.Fake.PushCommit(w.ctx, demo.Org, name(r.edited), r.edited.Branch, demo.Developer, "docs: note the Go bump",
+	if r.personal, err = w.Fake.PushCommit(w.ctx, demo.Org, repoName(r.edited), r.edited.Branch, demo.Developer, "docs: note the Go bump",
 		map[string]string{"CHANGELOG.md": "- Go 1.26\n"}); err != nil {
 		w.t.Fatal(err)
 	}
-	if r.newBase, err = w.Fake.PushCommit(w.ctx, demo.Org, name(r.moved), r.moved.BaseBranch, demo.Developer, "docs: on-call rota",
+	if r.newBase, err = w.Fake.PushCommit(w.ctx, demo.Org, repoName(r.moved), r.moved.BaseBranch, demo.Developer, "docs: on-call rota",
 		map[string]string{"ONCALL.md": "# On call\n"}); err != nil {
 		w.t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func (w *world) changeset(t store.RepoTask) store.Changeset {
 func (w *world) assertReconciledOnGitHub(r reactions) {
 	w.t.Helper()
 	pr := func(t store.RepoTask) githubfake.PullRequestState {
-		p, err := w.Fake.PullRequest(demo.Org, name(t), t.PRNumber)
+		p, err := w.Fake.PullRequest(demo.Org, repoName(t), t.PRNumber)
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -415,7 +415,7 @@ func (w *world) assertReconciledOnGitHub(r reactions) {
 			w.t.Errorf("%s#%d is not merged", t.Repository, t.PRNumber)
 		}
 		for path, want := range demo.ChangedFiles(w.project(t)) {
-			if got, err := w.Fake.FileContent(w.ctx, demo.Org, name(t), "main", path); err != nil || got != want {
+			if got, err := w.Fake.FileContent(w.ctx, demo.Org, repoName(t), "main", path); err != nil || got != want {
 				w.t.Errorf("%s: %s on main after the merge = %q (%v)", t.Repository, path, got, err)
 			}
 		}
@@ -427,7 +427,7 @@ func (w *world) assertReconciledOnGitHub(r reactions) {
 	}
 
 	edited := pr(r.edited)
-	head, err := w.Fake.BranchSHA(w.ctx, demo.Org, name(r.edited), r.edited.Branch)
+	head, err := w.Fake.BranchSHA(w.ctx, demo.Org, repoName(r.edited), r.edited.Branch)
 	if err != nil || head != r.personal || edited.HeadSHA != r.personal || edited.State != "open" {
 		w.t.Errorf("%s: branch head %s (%v), PR head %s %s; want the person's commit %s on an open PR",
 			r.edited.Repository, head, err, edited.HeadSHA, edited.State, r.personal)
@@ -444,7 +444,7 @@ func (w *world) assertReconciledOnGitHub(r reactions) {
 	}
 
 	moved := pr(r.moved)
-	c, err := w.Fake.Commit(w.ctx, demo.Org, name(r.moved), moved.HeadSHA)
+	c, err := w.Fake.Commit(w.ctx, demo.Org, repoName(r.moved), moved.HeadSHA)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -456,11 +456,11 @@ func (w *world) assertReconciledOnGitHub(r reactions) {
 		w.t.Errorf("%s: the rebased commit %s is not verified", r.moved.Repository, moved.HeadSHA)
 	}
 	for path, want := range demo.ChangedFiles(w.project(r.moved)) {
-		if got, err := w.Fake.FileContent(w.ctx, demo.Org, name(r.moved), moved.HeadSHA, path); err != nil || got != want {
+		if got, err := w.Fake.FileContent(w.ctx, demo.Org, repoName(r.moved), moved.HeadSHA, path); err != nil || got != want {
 			w.t.Errorf("%s: %s after the rebase = %q (%v), want %q", r.moved.Repository, path, got, err, want)
 		}
 	}
-	if got, err := w.Fake.FileContent(w.ctx, demo.Org, name(r.moved), moved.HeadSHA, "ONCALL.md"); err != nil || got != "# On call\n" {
+	if got, err := w.Fake.FileContent(w.ctx, demo.Org, repoName(r.moved), moved.HeadSHA, "ONCALL.md"); err != nil || got != "# On call\n" {
 		w.t.Errorf("%s: the new base's ONCALL.md is not on the rebased branch: %q %v", r.moved.Repository, got, err)
 	}
 }
@@ -475,7 +475,7 @@ func (w *world) project(t store.RepoTask) demo.Project {
 	return demo.Project{}
 }
 
-func name(t store.RepoTask) string {
+func repoName(t store.RepoTask) string {
 	_, n, _ := strings.Cut(t.Repository, "/")
 	return n
 }
