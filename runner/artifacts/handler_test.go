@@ -12,35 +12,17 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/campaignbot/campaignbot/fixtures/logbuf"
 	"github.com/campaignbot/campaignbot/runner/artifacts"
 	"github.com/campaignbot/campaignbot/store"
 	"github.com/campaignbot/campaignbot/store/storetest"
 )
-
-// syncBuffer collects log output written from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is a server with the artifact handler mounted as `campaignbot
 // server` mounts it, over a real PostgreSQL database.
@@ -50,7 +32,7 @@ type env struct {
 	dir     string // filesystem backend root ("" for S3)
 	signer  *artifacts.Signer
 	clock   *fakeClock
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	srv     *httptest.Server
 	client  *artifacts.Client
 	tokens  []string // every token handed out, to check none is logged
@@ -58,7 +40,7 @@ type env struct {
 
 func newEnv(t *testing.T, backend string, opts ...artifacts.HandlerOption) *env {
 	t.Helper()
-	e := &env{clock: &fakeClock{t: time.Now()}, logs: &syncBuffer{}}
+	e := &env{clock: &fakeClock{t: time.Now()}, logs: &logbuf.Buffer{}}
 	e.st, _ = storetest.NewStore(t)
 	switch backend {
 	case "filesystem":

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/config"
+	"github.com/campaignbot/campaignbot/fixtures/logbuf"
 )
 
 // roleEnv makes the test binary a worker process: the suite re-executes
@@ -63,7 +62,7 @@ func workerMain() int {
 // childWorker is a worker running as a separate process.
 type childWorker struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *logbuf.Buffer
 	done chan struct{}
 }
 
@@ -80,7 +79,7 @@ func startChildWorker(t *testing.T, cfg config.Config) *childWorker {
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), roleEnv+"=worker", configEnv+"="+string(data))
-	cw := &childWorker{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	cw := &childWorker{cmd: cmd, logs: &logbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = cw.logs, cw.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -105,23 +104,6 @@ func (c *childWorker) kill(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-c.done
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
 }
 
 func tail(b []byte, n int) string {

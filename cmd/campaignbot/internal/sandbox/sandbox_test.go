@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +9,11 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/campaignbot/campaignbot/fixtures/logbuf"
 	"github.com/campaignbot/campaignbot/store/storetest"
 )
 
@@ -28,9 +27,9 @@ var dbCounter atomic.Int64
 
 // options are a story's options for a test: its own database name (so
 // parallel tests and a running demo never share one), no terminal.
-func options(t *testing.T) (Options, *syncBuffer) {
+func options(t *testing.T) (Options, *logbuf.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &logbuf.Buffer{}
 	live := false
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -212,22 +211,4 @@ func TestUnreachableServicesSayHowToStartThem(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is an io.Writer the story writes to while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
