@@ -6,6 +6,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/campaignbot/campaignbot/campaigns/publisher"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/store"
@@ -29,5 +30,14 @@ func connect(ctx context.Context, cfg config.Config) (*store.Store, *redis.Clien
 		rdb.Close()
 		return nil, nil, nil, err
 	}
+	// Every write counts against GitHub's content limits; the publisher
+	// admits its own from the same Redis windows (docs/architecture.md).
+	cc = countWrites(cc, publisher.New(rdb, publisherConfig(cfg)))
 	return st, rdb, cc, nil
+}
+
+// publisherConfig is the publisher's throttle configuration: the workers'
+// publisher and the write counter share its Redis windows.
+func publisherConfig(cfg config.Config) publisher.Config {
+	return publisher.Config{ContentPerMinute: cfg.Publisher.ContentPerMinute, ContentPerHour: cfg.Publisher.ContentPerHour}
 }

@@ -34,7 +34,7 @@ type services struct {
 func newServices(cfg config.Config, cc githubapp.ClientCreator, st *store.Store, q *queue.Client, rdb redis.UniversalClient,
 	wrap func(kill status.KillSwitch, dashboards orchestrator.Progress) orchestrator.Progress) *services {
 	s := &services{}
-	s.publisher = publisher.New(rdb, publisher.Config{ContentPerMinute: cfg.Publisher.ContentPerMinute, ContentPerHour: cfg.Publisher.ContentPerHour})
+	s.publisher = publisher.New(rdb, publisherConfig(cfg))
 	// The dashboards' throttle line reads the kill switch from Control,
 	// which needs the dashboards as Progress: a small indirection breaks the cycle.
 	kill := &lateKill{}

@@ -36,6 +36,7 @@ const (
 // touched. Errors are those of Publish: *Throttled, *Permanent, others
 // retryable.
 func (p *Publisher) Close(ctx context.Context, gh Clients, in CloseInput) (CloseOutcome, error) {
+	ctx = MarkCharged(ctx) // its writes are charged before they are made
 	owner, name, ok := strings.Cut(in.Repository, "/")
 	if !ok || in.Number <= 0 || gh == nil {
 		return "", &Permanent{Reason: ReasonInvalidInput, Detail: fmt.Sprintf("close %q #%d", in.Repository, in.Number)}

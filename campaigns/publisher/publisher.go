@@ -57,6 +57,7 @@ func (p *Publisher) PausedUntil(ctx context.Context, installationID int64) (time
 // publish got even with an error (a pull request created before a
 // throttled decoration has its number).
 func (p *Publisher) Publish(ctx context.Context, gh Clients, in Input) (Output, error) {
+	ctx = MarkCharged(ctx) // its writes are charged before they are made
 	if err := validate(&in); err != nil {
 		return Output{}, err
 	}
