@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -206,7 +205,7 @@ func ctlContains(t *testing.T, what, text string, wants ...string) {
 func ctlBuild(dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("the go command is not on PATH: %w", err)
 	}
 	out := filepath.Join(dir, "campaignbot")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -80,12 +80,6 @@ func (e *executor) started() []string {
 	return slices.Clone(e.order)
 }
 
-type targets []orchestrator.Target
-
-func (t targets) Resolve(context.Context, int64, spec.Targets) ([]orchestrator.Target, error) {
-	return t, nil
-}
-
 type world struct {
 	*stack.Stack
 	ctx        context.Context

@@ -196,7 +196,7 @@ func TestUnreachableServicesSayHowToStartThem(t *testing.T) {
 		db, redisURL string
 	}{
 		{"postgres", "PostgreSQL is not reachable", "postgres://127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2", storetest.RedisBaseURL()},
-		{"redis", "Redis is not reachable", storetest.AdminURL(), "redis://127.0.0.1:1/0"},
+		{"redis", "Redis server is not reachable", storetest.AdminURL(), "redis://127.0.0.1:1/0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, _ := options(t)

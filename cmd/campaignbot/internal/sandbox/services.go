@@ -123,7 +123,7 @@ func leaseRedis(ctx context.Context, baseURL string) (*redisDB, error) {
 	defer cancel()
 	if err := ctl.Ping(pctx).Err(); err != nil {
 		ctl.Close()
-		return nil, fmt.Errorf("Redis is not reachable (%s): %s", base.Addr, servicesHint)
+		return nil, fmt.Errorf("the Redis server is not reachable (%s): %s", base.Addr, servicesHint)
 	}
 	owner := fmt.Sprintf("sandbox-%d", time.Now().UnixNano())
 	deadline := time.Now().Add(time.Minute)
