@@ -28,6 +28,11 @@ func TestRunCommands(t *testing.T) {
 		{"validate bad", []string{"ctl", "validate", "../../fixtures/specs/bad/bad-duration.yaml"}, nil, 1, "bad-duration.yaml:8:14: invalid duration"},
 		{"validate nothing", []string{"ctl", "validate"}, nil, 2, ""},
 		{"server without settings", []string{"server"}, map[string]string{"GITHUB_APP_WEBHOOK_SECRET": ""}, 2, ""},
+		// The sandbox refuses bad usage before it touches PostgreSQL, Redis or a port.
+		{"sandbox with too few repositories", []string{"sandbox", "--repos", "0"}, nil, 2, "--repos must be between 1 and 5000"},
+		{"sandbox with an argument", []string{"sandbox", "now"}, nil, 2, "sandbox takes no arguments"},
+		{"sandbox with a missing spec", []string{"sandbox", "--spec", "../../fixtures/specs/none.yaml"}, nil, 2, "--spec: open ../../fixtures/specs/none.yaml"},
+		{"sandbox with an invalid spec", []string{"sandbox", "--spec", "../../fixtures/specs/bad/bad-duration.yaml"}, nil, 2, "bad-duration.yaml:8:14: invalid duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
