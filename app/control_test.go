@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
 	"github.com/campaignbot/campaignbot/config"
@@ -21,13 +22,7 @@ func TestCheckControlRepoSaysWhenTheAppIsNotInstalled(t *testing.T) {
 	if _, err := fake.CreateOrg(ctx, githubfake.OrgSpec{Name: "elsewhere", Repos: 1, NoInstall: true}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = fake.V3URL(), fake.V4URL()
-	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.PrivateKey = fake.AppID(), string(fake.PrivateKeyPEM())
-	cc, err := NewClientCreator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakeClientCreator(t, fake)
 	for repo, want := range map[string]string{
 		"installed/repo-0001": "control repository reachable",
 		"elsewhere/repo-0001": "not installed on the control repository",
@@ -42,4 +37,17 @@ func TestCheckControlRepoSaysWhenTheAppIsNotInstalled(t *testing.T) {
 			t.Errorf("%q: log %q lacks %q", repo, buf.String(), want)
 		}
 	}
+}
+
+// fakeClientCreator is the app's ClientCreator for githubfake's App.
+func fakeClientCreator(t *testing.T, fake *githubfake.Fake) githubapp.ClientCreator {
+	t.Helper()
+	cfg := config.Default()
+	cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = fake.V3URL(), fake.V4URL()
+	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.PrivateKey = fake.AppID(), string(fake.PrivateKeyPEM())
+	cc, err := NewClientCreator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-github/v74/github"
 
 	"github.com/campaignbot/campaignbot/campaigns/publisher"
-	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 )
 
@@ -47,13 +46,7 @@ func TestInstallationWritesAreCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.GitHub.V3APIURL, cfg.GitHub.V4APIURL = fake.V3URL(), fake.V4URL()
-	cfg.GitHub.App.IntegrationID, cfg.GitHub.App.PrivateKey = fake.AppID(), string(fake.PrivateKeyPEM())
-	cc, err := NewClientCreator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakeClientCreator(t, fake)
 	d := &debits{n: map[int64]int{}}
 	gh, err := countWrites(cc, d).NewInstallationClient(org.InstallationID)
 	if err != nil {
