@@ -30,11 +30,11 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	w.propose()
 	w.approveAndMerge()
 	w.waitUntil("repositories executing in the child worker", func() (bool, string) {
-		c := counts(w.tasks())
+		c := stack.StateCounts(w.tasks())
 		return c[store.TaskRunning] > 0, fmt.Sprint(c)
 	})
 	child.kill(t)
-	before := counts(w.tasks())
+	before := stack.StateCounts(w.tasks())
 	t.Logf("killed the worker with tasks %v", before)
 
 	w.StartWorker()
@@ -54,14 +54,14 @@ func TestRedisFlushedMidRun(t *testing.T) {
 	w.approveAndMerge()
 	rdb := redisClient(t, w.Config.RedisURL)
 	w.waitUntil("repositories executing", func() (bool, string) {
-		c := counts(w.tasks())
+		c := stack.StateCounts(w.tasks())
 		return c[store.TaskRunning] > 0, fmt.Sprint(c)
 	})
 	if err := rdb.FlushDB(w.ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	w.waitUntil("a first pull request", func() (bool, string) {
-		c := counts(w.tasks())
+		c := stack.StateCounts(w.tasks())
 		return c[store.TaskPublished] > 0, fmt.Sprint(c)
 	})
 	if err := rdb.FlushDB(w.ctx).Err(); err != nil {
@@ -91,7 +91,7 @@ func TestPostgresCutMidRun(t *testing.T) {
 	w.propose()
 	w.approveAndMerge()
 	w.waitUntil("repositories executing", func() (bool, string) {
-		c := counts(w.tasks())
+		c := stack.StateCounts(w.tasks())
 		return c[store.TaskRunning] > 0, fmt.Sprint(c)
 	})
 	proxy.cut(3 * time.Second)

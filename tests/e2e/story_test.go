@@ -12,6 +12,7 @@ import (
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/fixtures/slackfake"
 	"github.com/campaignbot/campaignbot/store"
+	"github.com/campaignbot/campaignbot/tests/stack"
 )
 
 // TestFullStory: proposal, plan, four-eyes approval, merge, execution,
@@ -54,7 +55,7 @@ func TestFullStory(t *testing.T) {
 
 	ts := w.waitPublished()
 	w.assertOnePRPerChangedRepo(ts)
-	c := counts(ts)
+	c := stack.StateCounts(ts)
 	if c[store.TaskPublished] != len(w.demo.Changed()) || c[store.TaskNoChanges] != 1 {
 		t.Errorf("task states %v, want %d published and 1 no_changes", c, len(w.demo.Changed()))
 	}
@@ -127,7 +128,7 @@ func TestFullStory(t *testing.T) {
 
 	// The database: final and open tasks, who closed what, the drift bookkeeping.
 	final := w.tasks()
-	if c := counts(final); c[store.TaskMerged] != 2 || c[store.TaskClosed] != 1 || c[store.TaskPublished] != 2 || c[store.TaskNoChanges] != 1 {
+	if c := stack.StateCounts(final); c[store.TaskMerged] != 2 || c[store.TaskClosed] != 1 || c[store.TaskPublished] != 2 || c[store.TaskNoChanges] != 1 {
 		t.Errorf("task states after the reactions %v, want 2 merged, 1 closed, 2 published, 1 no_changes", c)
 	}
 	for _, task := range append(append([]store.RepoTask{}, r.merged...), r.closed...) {

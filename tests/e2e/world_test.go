@@ -157,22 +157,7 @@ func (w *world) merge() int64 {
 	return w.runID
 }
 
-func (w *world) tasks() []store.RepoTask {
-	w.t.Helper()
-	ts, err := w.Store.RunTasks(w.ctx, w.runID)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return ts
-}
-
-func counts(ts []store.RepoTask) map[string]int {
-	out := map[string]int{}
-	for _, t := range ts {
-		out[t.State]++
-	}
-	return out
-}
+func (w *world) tasks() []store.RepoTask { return w.RunTasks(w.runID) }
 
 // waitUntil polls cond (with a description of the state for the failure) until it holds.
 func (w *world) waitUntil(what string, cond func() (bool, string)) {
@@ -196,7 +181,7 @@ func (w *world) waitPublished() []store.RepoTask {
 	var ts []store.RepoTask
 	w.waitUntil("every repository executed and published", func() (bool, string) {
 		ts = w.tasks()
-		c := counts(ts)
+		c := stack.StateCounts(ts)
 		return c[store.TaskPublished]+c[store.TaskNoChanges] == len(ts) && len(ts) > 0, fmt.Sprint(c)
 	})
 	return ts

@@ -227,18 +227,7 @@ func (w *world) startWorker() {
 	w.StartWorker(app.WithExecutor(w.exec), app.WithResultStore(w.results), app.WithoutPublishing())
 }
 
-func (w *world) states() map[string]int {
-	w.T.Helper()
-	tasks, err := w.Store.RunTasks(w.ctx, w.run.ID)
-	if err != nil {
-		w.T.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, t := range tasks {
-		out[t.State]++
-	}
-	return out
-}
+func (w *world) states() map[string]int { return w.TaskStates(w.run.ID) }
 
 func (w *world) queued() int {
 	info, err := asynq.NewInspectorFromRedisClient(w.rdb).GetQueueInfo(queue.Tasks)

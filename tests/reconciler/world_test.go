@@ -290,13 +290,7 @@ func (w *world) changesets() []store.Changeset {
 	return sets
 }
 
-func (w *world) states() map[string]int {
-	out := map[string]int{}
-	for _, cs := range w.changesets() {
-		out[cs.Task.State]++
-	}
-	return out
-}
+func (w *world) states() map[string]int { return w.TaskStates(w.run.ID) }
 
 func (w *world) changeset(repo string) store.Changeset {
 	w.T.Helper()

@@ -153,22 +153,9 @@ func newWorld(t *testing.T, repos int, specYAML string, exec *executor) *world {
 	return w
 }
 
-func (w *world) tasks() []store.RepoTask {
-	w.T.Helper()
-	ts, err := w.Store.RunTasks(w.ctx, w.run.ID)
-	if err != nil {
-		w.T.Fatal(err)
-	}
-	return ts
-}
+func (w *world) tasks() []store.RepoTask { return w.RunTasks(w.run.ID) }
 
-func (w *world) states() map[string]int {
-	out := map[string]int{}
-	for _, t := range w.tasks() {
-		out[t.State]++
-	}
-	return out
-}
+func (w *world) states() map[string]int { return w.TaskStates(w.run.ID) }
 
 func (w *world) runState() string {
 	w.T.Helper()

@@ -166,3 +166,28 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// RunTasks reads a run's repo tasks.
+func (s *Stack) RunTasks(runID int64) []store.RepoTask {
+	s.T.Helper()
+	ts, err := s.Store.RunTasks(context.Background(), runID)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return ts
+}
+
+// TaskStates counts a run's repo tasks by state.
+func (s *Stack) TaskStates(runID int64) map[string]int {
+	s.T.Helper()
+	return StateCounts(s.RunTasks(runID))
+}
+
+// StateCounts counts tasks by state.
+func StateCounts(ts []store.RepoTask) map[string]int {
+	out := map[string]int{}
+	for _, t := range ts {
+		out[t.State]++
+	}
+	return out
+}
