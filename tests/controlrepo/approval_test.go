@@ -5,21 +5,12 @@ import (
 	"testing"
 
 	"github.com/google/go-github/v74/github"
-
-	"github.com/campaignbot/campaignbot/app"
 )
 
 // comments reads a pull request's comments through GitHub's REST API.
 func (w *world) comments(number int) []*github.IssueComment {
 	w.T.Helper()
-	cc, err := app.NewClientCreator(w.Config)
-	if err != nil {
-		w.T.Fatal(err)
-	}
-	client, err := cc.NewInstallationClient(w.installationID)
-	if err != nil {
-		w.T.Fatal(err)
-	}
+	client := w.InstallationClient(w.installationID)
 	var all []*github.IssueComment
 	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {

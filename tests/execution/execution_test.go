@@ -17,15 +17,11 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/palantir/go-githubapp/githubapp"
-
 	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
-	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
-	"github.com/campaignbot/campaignbot/handlers/tasks"
 	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/runner"
 	"github.com/campaignbot/campaignbot/store"
@@ -146,14 +142,6 @@ type world struct {
 	controlSHA string
 }
 
-func mustCC(t *testing.T, cfg config.Config) githubapp.ClientCreator {
-	cc, err := app.NewClientCreator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cc
-}
-
 // dashboard returns the run's dashboard check run on the control commit.
 func (w *world) dashboard() (githubfake.CheckRunState, bool) {
 	for _, c := range w.Fake.CheckRuns("octo-org", "platform") {
@@ -201,9 +189,8 @@ func newWorld(t *testing.T, repos int, mutate ...func(*config.Config)) *world {
 	for i := range repos {
 		targets = append(targets, orchestrator.Target{FullName: fmt.Sprintf("octo-org/repo-%04d", i+1), ID: int64(i + 1), DefaultBranch: "main", HeadSHA: fmt.Sprintf("%040d", i)})
 	}
-	q := queue.NewClient(w.rdb, s.Config.Worker.MaxRetry)
-	t.Cleanup(func() { q.Close() })
-	dashboards := status.NewDashboards(s.Store, tasks.CheckRuns{ClientCreator: mustCC(t, s.Config)}, q, nil, s.Config.Campaign.DashboardEvery)
+	q := s.Queue(w.rdb)
+	dashboards := s.Dashboards(s.ClientCreator(), q)
 	starter := orchestrator.NewStarter(s.Store, targets, q, dashboards)
 	v := res.NewVersions[0]
 	in := orchestrator.StartInput{CampaignID: v.CampaignID, Version: v, Spec: parsed, InstallationID: org.InstallationID, ControlSHA: controlSHA}

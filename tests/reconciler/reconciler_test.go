@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-github/v74/github"
 
-	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/store"
@@ -21,14 +20,7 @@ import (
 func TestSweepRestoresTruthAfterLostWebhooks(t *testing.T) {
 	const n = 100
 	w := newWorld(t, options{repos: n, direct: true})
-	cc, err := app.NewClientCreator(w.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := cc.NewInstallationClient(w.inst)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gh := w.InstallationClient(w.inst)
 	opened := map[string]string{} // repo -> delivery id of its "opened" event
 	for _, d := range w.Fake.Deliveries() {
 		if d.Event == "pull_request" && d.Action == "opened" {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-github/v74/github"
 
-	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -64,14 +63,7 @@ func TestVerificationCountsWhereTheChangeLanded(t *testing.T) {
 func TestFailingCanaryPausesTheRun(t *testing.T) {
 	w := newWorld(t, options{repos: 3, direct: true, waves: []int{0, 1, 1}})
 	canary := w.changeset(w.repos[0])
-	cc, err := app.NewClientCreator(w.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := cc.NewInstallationClient(w.inst)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gh := w.InstallationClient(w.inst)
 	o, n := split(canary.Task.Repository)
 	if _, _, err := gh.Repositories.CreateStatus(w.ctx, o, n, canary.Task.HeadSHA, &github.RepoStatus{State: github.Ptr("failure"), Context: github.Ptr("ci/test")}); err != nil {
 		t.Fatal(err)

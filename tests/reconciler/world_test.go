@@ -22,7 +22,6 @@ import (
 	"github.com/campaignbot/campaignbot/campaigns/publisher"
 	"github.com/campaignbot/campaignbot/campaigns/reconciler"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
-	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/handlers/tasks"
@@ -161,16 +160,10 @@ func newWorld(t *testing.T, o options) *world {
 		targets = append(targets, orchestrator.Target{FullName: "octo-org/" + name, ID: int64(i + 1), DefaultBranch: "main", HeadSHA: head})
 		w.repos = append(w.repos, "octo-org/"+name)
 	}
-	opt, _ := redis.ParseURL(s.Config.RedisURL)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	w.queue = queue.NewClient(rdb, s.Config.Worker.MaxRetry)
-	t.Cleanup(func() { w.queue.Close() })
-	cc, err := app.NewClientCreator(s.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dashboards := status.NewDashboards(s.Store, tasks.CheckRuns{ClientCreator: cc}, w.queue, nil, s.Config.Campaign.DashboardEvery)
+	rdb := s.Redis()
+	w.queue = s.Queue(rdb)
+	cc := s.ClientCreator()
+	dashboards := s.Dashboards(cc, w.queue)
 	v := res.NewVersions[0]
 	w.pub = publisher.New(rdb, publisher.Config{ContentPerMinute: 100000, ContentPerHour: 100000})
 	w.rec = reconciler.New(s.Store, tasks.Changesets{ClientCreator: cc, GraphQLURL: s.Config.GitHub.V4APIURL}, w.queue, w.pub, dashboards, nil,

@@ -14,16 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/campaignbot/campaignbot/app"
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
-	"github.com/campaignbot/campaignbot/campaigns/status"
 	"github.com/campaignbot/campaignbot/config"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
 	"github.com/campaignbot/campaignbot/handlers/tasks"
-	"github.com/campaignbot/campaignbot/queue"
 	"github.com/campaignbot/campaignbot/runner"
 	"github.com/campaignbot/campaignbot/store"
 	"github.com/campaignbot/campaignbot/tests/stack"
@@ -130,16 +126,9 @@ func newWorld(t *testing.T, repos int, specYAML string, exec *executor) *world {
 		tg = append(tg, orchestrator.Target{FullName: "octo-org/" + name, ID: int64(i + 1), DefaultBranch: "main", HeadSHA: sha})
 		w.repos = append(w.repos, "octo-org/"+name)
 	}
-	opt, _ := redis.ParseURL(s.Config.RedisURL)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	q := queue.NewClient(rdb, s.Config.Worker.MaxRetry)
-	t.Cleanup(func() { q.Close() })
-	cc, err := app.NewClientCreator(s.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dashboards := status.NewDashboards(s.Store, tasks.CheckRuns{ClientCreator: cc}, q, nil, s.Config.Campaign.DashboardEvery)
+	q := s.Queue(s.Redis())
+	cc := s.ClientCreator()
+	dashboards := s.Dashboards(cc, q)
 	starter := orchestrator.NewStarter(s.Store, tg, q, dashboards)
 	completion := orchestrator.NewCompletion(s.Store, q, dashboards)
 	w.control = orchestrator.NewControl(orchestrator.ControlConfig{Store: s.Store, Starter: starter, Queue: q, Publish: q, Close: q,
