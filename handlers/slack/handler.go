@@ -104,15 +104,25 @@ func (rq request) source() string {
 	return fmt.Sprintf("slack://channel?team=%s&id=%s", rq.teamID, rq.channelID)
 }
 
-// Commands serves POST /slack/commands.
-func (h *Handler) Commands(w http.ResponseWriter, r *http.Request) {
+// verifiedForm reads a request Slack signed as a form; it has answered
+// (401 or 400) when ok is false.
+func (h *Handler) verifiedForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	body, ok := verified(w, r, h.cfg.SigningSecret)
 	if !ok {
-		return
+		return nil, false
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not a form"})
+		return nil, false
+	}
+	return form, true
+}
+
+// Commands serves POST /slack/commands.
+func (h *Handler) Commands(w http.ResponseWriter, r *http.Request) {
+	form, ok := h.verifiedForm(w, r)
+	if !ok {
 		return
 	}
 	verb, args, _ := strings.Cut(strings.TrimSpace(form.Get("text")), " ")
@@ -123,13 +133,8 @@ func (h *Handler) Commands(w http.ResponseWriter, r *http.Request) {
 
 // Actions serves POST /slack/actions: the run message's buttons.
 func (h *Handler) Actions(w http.ResponseWriter, r *http.Request) {
-	body, ok := verified(w, r, h.cfg.SigningSecret)
+	form, ok := h.verifiedForm(w, r)
 	if !ok {
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not a form"})
 		return
 	}
 	var cb slackgo.InteractionCallback
