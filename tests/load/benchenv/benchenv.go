@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/campaignbot/campaignbot/store"
 )
 
@@ -19,6 +21,31 @@ func EnvOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// FreshStore drops the database dbURL names, migrates it afresh and opens it.
+func FreshStore(ctx context.Context, dbURL string) (*store.Store, error) {
+	if err := ResetDatabase(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dbURL)
+}
+
+// FreshRedis connects to the Redis database redisURL names and empties it.
+func FreshRedis(ctx context.Context, redisURL string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse Redis URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
 }
 
 // ResetDatabase drops the database dbURL names (connected through the

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/campaignbot/campaignbot/campaigns/orchestrator"
 	"github.com/campaignbot/campaignbot/campaigns/spec"
 	"github.com/campaignbot/campaignbot/fixtures/githubfake"
@@ -69,26 +67,16 @@ func run() error {
 	}
 	fmt.Printf("seeded %d repositories in %s\n", *repos, time.Since(start).Round(time.Millisecond))
 
-	if err := benchenv.ResetDatabase(ctx, *dbURL); err != nil {
-		return err
-	}
-	if _, err := store.Migrate(ctx, *dbURL); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, *dbURL)
+	st, err := benchenv.FreshStore(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ropt, err := redis.ParseURL(*redisURL)
+	rdb, err := benchenv.FreshRedis(ctx, *redisURL)
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return err
-	}
 
 	// The campaign, its version and the run's tasks, as a merge would make them.
 	if _, err := fake.CreateRepo(ctx, "bench", githubfake.RepoSpec{Name: "control"}); err != nil {

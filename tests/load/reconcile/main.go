@@ -20,7 +20,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/palantir/go-githubapp/githubapp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/campaignbot/campaignbot/campaigns/publisher"
 	"github.com/campaignbot/campaignbot/campaigns/reconciler"
@@ -92,13 +91,7 @@ func run() error {
 	}
 	fmt.Printf("seeded %d open pull requests in %s\n", len(nodes), time.Since(start).Round(time.Millisecond))
 
-	if err := benchenv.ResetDatabase(ctx, *dbURL); err != nil {
-		return err
-	}
-	if _, err := store.Migrate(ctx, *dbURL); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, *dbURL)
+	st, err := benchenv.FreshStore(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
@@ -106,15 +99,11 @@ func run() error {
 	if err := seedChangesets(ctx, st, fake, instID, nodes); err != nil {
 		return err
 	}
-	ropt, err := redis.ParseURL(*redisURL)
+	rdb, err := benchenv.FreshRedis(ctx, *redisURL)
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", ropt.Addr, err)
-	}
 	q := queue.NewClient(rdb, 3)
 	defer q.Close()
 	rec := reconciler.New(st, tasks.Changesets{ClientCreator: cc, GraphQLURL: fake.V4URL()}, q, publisher.New(rdb, publisher.Config{}), nil, nil, reconciler.Config{})
