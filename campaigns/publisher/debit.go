@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -45,9 +46,11 @@ func (t *throttle) debit(ctx context.Context, inst int64, units int) error {
 		return nil
 	}
 	now := t.cfg.Clock.Now()
-	seq, err := t.rdb.IncrBy(ctx, t.key("seq"), int64(units)).Result()
-	if err != nil {
-		return fmt.Errorf("publisher throttle: debit: %w", err)
+	// Members unique among every writer's without a trip for the shared
+	// sequence: the debit is one pipelined round trip.
+	members := make([]string, units)
+	for j := range members {
+		members[j] = strconv.FormatInt(now.UnixMilli(), 10) + ":d" + uuid.NewString()
 	}
 	id := strconv.FormatInt(inst, 10)
 	pipe := t.rdb.Pipeline()
@@ -65,9 +68,8 @@ func (t *throttle) debit(ctx context.Context, inst int64, units int) error {
 			continue // no such limit: acquire keeps no log for it either
 		}
 		pipe.ZRemRangeByScore(ctx, w.key, "-inf", strconv.FormatInt(now.Add(-w.span).UnixMilli(), 10))
-		for j := range units {
-			// The same member shape as acquire's, so refunds and trims treat both alike.
-			pipe.ZAdd(ctx, w.key, redisZ(now, strconv.FormatInt(now.UnixMilli(), 10)+":"+strconv.FormatInt(seq-int64(j), 10)))
+		for _, m := range members {
+			pipe.ZAdd(ctx, w.key, redis.Z{Score: float64(now.UnixMilli()), Member: m})
 		}
 		pipe.PExpire(ctx, w.key, w.span+time.Hour)
 	}
@@ -75,8 +77,4 @@ func (t *throttle) debit(ctx context.Context, inst int64, units int) error {
 		return fmt.Errorf("publisher throttle: debit: %w", err)
 	}
 	return nil
-}
-
-func redisZ(at time.Time, member string) redis.Z {
-	return redis.Z{Score: float64(at.UnixMilli()), Member: member}
 }
